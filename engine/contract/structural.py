@@ -1,0 +1,171 @@
+"""Structural layer: does the canonical JSON Schema accept the record?
+
+Two paths that must agree exactly with the reference validator (`jsonschema`):
+- the fast path runs over the typed table the reader produced. The typed parse already
+  enforced every declared type; here Polars expressions check required fields, enums, consts,
+  minimums, lengths and uniqueness. It is *sound*: it accepts a record only when the record is
+  certainly valid. Where the typed table cannot tell (an optional non-nullable field that is
+  null in the table is either absent, which is fine, or JSON `null`, which is not) it accepts
+  only when the raw line contains no `null` token at all.
+- every record the fast path does not accept is checked by `jsonschema` itself, which gives
+  the verdict and the precise errors (JSON path, rule, message). So the result equals
+  jsonschema's on every record, and the per-record Python runs only for rejected rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import polars as pl
+
+from engine.contract.arrow import arrow_type, root_node
+from engine.contract.nodes import Node
+from engine.contract.schemas import json_schema
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Row-level flags: `bad` = maybe invalid, `ambiguous` = a null that may be JSON null."""
+
+    bad: pl.Expr
+    ambiguous: pl.Expr
+
+
+_FALSE = pl.lit(False)
+
+
+def _or(exprs: list[pl.Expr]) -> pl.Expr:
+    if not exprs:
+        return _FALSE
+    out = exprs[0]
+    for e in exprs[1:]:
+        out = out | e
+    return out
+
+
+def _value_checks(node: Node, e: pl.Expr) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Checks of a present (non-null) value at expression `e`; nulls evaluate to False."""
+    bad: list[pl.Expr] = []
+    amb: list[pl.Expr] = []
+    if node.enum is not None:
+        bad.append(e.is_not_null() & ~e.is_in(list(node.enum)))
+    if node.has_const:
+        bad.append(e.is_not_null() & (e != pl.lit(node.const)))
+    if node.minimum is not None:
+        bad.append(e.is_not_null() & (e < node.minimum))
+    if node.min_length is not None:
+        bad.append(e.is_not_null() & (e.str.len_chars() < node.min_length))
+    if node.min_items is not None:
+        bad.append(e.is_not_null() & (e.list.len() < node.min_items))
+    if node.unique_items:
+        bad.append(e.is_not_null() & (e.list.n_unique() < e.list.len()))
+    if node.json_type == "object":
+        for name, child in node.properties:
+            if arrow_type(child) is None:
+                continue
+            ce = e.struct.field(name)
+            cb, ca = _child_checks(child, ce, required=name in node.required)
+            bad.extend(e.is_not_null() & x for x in cb)
+            amb.extend(e.is_not_null() & x for x in ca)
+        for name in node.required:
+            declared = {n for n, c in node.properties if arrow_type(c) is not None}
+            if name not in declared:  # required but not typed: the table cannot see it
+                bad.append(e.is_not_null())
+    if node.json_type == "array" and node.items is not None:
+        item = node.items
+        ib, ia = _child_checks(item, pl.element(), required=True, in_list=True)
+        if ib:
+            bad.append(e.list.eval(_or(ib)).list.any().fill_null(False))
+        if ia:
+            amb.append(e.list.eval(_or(ia)).list.any().fill_null(False))
+    return bad, amb
+
+
+def _child_checks(node: Node, e: pl.Expr, *, required: bool, in_list: bool = False) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    bad, amb = _value_checks(node, e)
+    if in_list:
+        if not node.nullable:  # a null list item can only be JSON null
+            bad.append(e.is_null())
+    elif required:
+        bad.append(e.is_null())  # absent, or null where maybe only null is allowed: let jsonschema decide
+    elif not node.nullable:
+        amb.append(e.is_null())
+    return [b.fill_null(False) for b in bad], [a.fill_null(False) for a in amb]
+
+
+@cache
+def fast_checks(kind: str) -> Checks | None:
+    """The fast-path expressions of a kind, or None when its schema is outside the subset."""
+    root = root_node(kind)
+    if not root.is_fast_checkable():
+        return None
+    bad: list[pl.Expr] = []
+    amb: list[pl.Expr] = []
+    declared = set()
+    for name, child in root.properties:
+        if arrow_type(child) is None:
+            continue
+        declared.add(name)
+        cb, ca = _child_checks(child, pl.col(name), required=name in root.required)
+        bad.extend(cb)
+        amb.extend(ca)
+    if root.required - declared:
+        bad.append(pl.lit(True))
+    return Checks(bad=_or(bad), ambiguous=_or(amb))
+
+
+def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw") -> pl.Series:
+    """Boolean per row: True only where the record is certainly structurally valid."""
+    checks = fast_checks(kind)
+    if checks is None or frame.height == 0:
+        return pl.Series("fast_ok", [False] * frame.height, dtype=pl.Boolean)
+    has_null = pl.col(raw_col).str.contains("null", literal=True)
+    expr = ~checks.bad & ~(checks.ambiguous & has_null)
+    return frame.select(expr.alias("fast_ok")).to_series()
+
+
+@cache
+def reference_validator(kind: str) -> Any:
+    """The reference validator: jsonschema, for the schema's own draft."""
+    import jsonschema
+
+    schema = json_schema(kind)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+@dataclass(frozen=True)
+class StructuralError:
+    path: str
+    rule: str
+    message: str
+
+
+def _json_path(error: Any) -> str:
+    path = "$"
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def diagnose(kind: str, record: dict[str, Any], limit: int = 20) -> list[StructuralError]:
+    """Precise structural errors of one record (empty list = valid), in a stable order."""
+    validator = reference_validator(kind)
+    errors = []
+    try:
+        found = sorted(validator.iter_errors(record), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    except RecursionError:
+        return [StructuralError("$", "depth", "record nested too deeply to validate")]
+    for err in found[:limit]:
+        message = err.message
+        if len(message) > 300:
+            message = message[:297] + "..."
+        errors.append(StructuralError(_json_path(err), str(err.validator), message))
+    return errors
+
+
+def diagnose_text(kind: str, raw: str) -> list[StructuralError]:
+    return diagnose(kind, json.loads(raw))

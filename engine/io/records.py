@@ -1,0 +1,163 @@
+"""Read records from files into typed frames, per record kind, in bounded batches.
+
+`iter_record_batches` is the streaming entry point used by validation, ingest and export;
+`load_records` is the convenience for small inputs (everything in memory, raw JSON only).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from engine.contract.arrow import arrow_schema, version_only_schema
+from engine.contract.detect import UNKNOWN, kind_of_record
+from engine.contract.schemas import KINDS, check_kind, kind_of_version
+from engine.io.lines import BLOCK_BYTES, LineBlock, iter_blocks
+from engine.io.parse import ParsedBlock, parse_block, python_parse
+from engine.io.sources import SourceFile, expand_paths
+
+_DETECT_LINES = 50
+
+
+@dataclass
+class KindBatch:
+    """Records of one kind from one block.
+
+    `typed` holds the rows the typed reader read: the kind's declared columns plus `line`
+    (i64) and `raw` (the JSON text). `slow` holds rows only Python's json could read
+    (line, raw text, decoded object): they still count, they are just checked one by one.
+    """
+
+    kind: str
+    typed: pl.DataFrame
+    slow: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return self.typed.height + len(self.slow)
+
+
+@dataclass
+class RecordBatch:
+    source: str
+    parts: list[KindBatch]
+    quarantine: list[tuple[int, str, str]]
+    skipped: int
+    nbytes: int
+
+
+def detect_file_kind(src: SourceFile) -> str:
+    """Kind of a file's records, from its first object lines (UNKNOWN when nothing tells)."""
+    for block in iter_blocks(src):
+        for line in itertools.islice(block.lines, _DETECT_LINES):
+            obj, _ = python_parse(line)
+            if obj is not None:
+                kind = kind_of_record(obj)
+                if kind != UNKNOWN:
+                    return kind
+        break
+    return UNKNOWN
+
+
+def _schema_for(kind: str, typed: bool) -> pa.Schema:
+    return arrow_schema(kind) if typed and kind in KINDS else version_only_schema()
+
+
+def _frame(parsed: ParsedBlock) -> pl.DataFrame:
+    frame = pl.from_arrow(parsed.table)
+    assert isinstance(frame, pl.DataFrame)
+    raw = pl.Series("raw", parsed.lines, dtype=pl.Binary).cast(pl.String)
+    return frame.with_columns(pl.Series("line", parsed.numbers, dtype=pl.Int64), raw)
+
+
+def _row_kinds(frame: pl.DataFrame, default: str) -> pl.Series:
+    versions = frame.get_column("schema_version")
+    mapping = {v: kind_of_version(v) or default for v in versions.drop_nulls().unique().to_list()}
+    return versions.replace_strict(mapping, default=default, return_dtype=pl.String).fill_null(default)
+
+
+def _split_block(src: str, block: LineBlock, default: str,
+                 typed: bool) -> tuple[list[KindBatch], list[tuple[int, str, str]]]:
+    parsed = parse_block(block, _schema_for(default, typed))
+    frame = _frame(parsed)
+    parts: dict[str, KindBatch] = {}
+    kinds = _row_kinds(frame, default)
+    mine = frame.filter(kinds == default)
+    parts[default] = KindBatch(default, mine)
+    others = frame.with_columns(kinds.alias("__kind")).filter(pl.col("__kind") != default)
+    for (other,), group in others.group_by("__kind", maintain_order=True):
+        assert isinstance(other, str)
+        sub = LineBlock(src, group.get_column("line").to_list(),
+                        [r.encode("utf-8") for r in group.get_column("raw").to_list()])
+        reparsed = parse_block(sub, _schema_for(other, typed))
+        parts[other] = KindBatch(other, _frame(reparsed), [(n, ln.decode("utf-8", "surrogatepass"), o) for n, ln, o in reparsed.slow])
+    for number, line, obj in parsed.slow:
+        version = obj.get("schema_version")
+        kind = (kind_of_version(version) if isinstance(version, str) else None) or (
+            default if default != UNKNOWN else kind_of_record(obj))
+        if kind not in parts:
+            empty = pl.from_arrow(_schema_for(kind, typed).empty_table())
+            assert isinstance(empty, pl.DataFrame)
+            parts[kind] = KindBatch(kind, empty.with_columns(pl.Series("line", [], dtype=pl.Int64),
+                                                              pl.Series("raw", [], dtype=pl.String)))
+        parts[kind].slow.append((number, line.decode("utf-8", "surrogatepass"), obj))
+    parts_list = [p for p in parts.values() if p.size]
+    for p in parts_list:
+        p.slow.sort(key=lambda t: t[0])
+    return parts_list, parsed.quarantine
+
+
+def iter_record_batches(paths: Sequence[str], *, kind: str | None = None, typed: bool = True,
+                        block_bytes: int = BLOCK_BYTES) -> Iterator[RecordBatch]:
+    """Stream every input file as batches of records grouped by kind, plus quarantined lines."""
+    if kind is not None:
+        check_kind(kind)
+    for src in expand_paths(list(paths)):
+        default = kind or detect_file_kind(src)
+        for block in iter_blocks(src, block_bytes):
+            nbytes = sum(len(x) for x in block.lines) + len(block.lines)
+            if not block.lines:
+                yield RecordBatch(src.path, [], sorted(block.rejects), block.skipped, nbytes)
+                continue
+            parts, quarantine = _split_block(src.path, block, default, typed)
+            yield RecordBatch(src.path, parts, quarantine, block.skipped, nbytes)
+
+
+@dataclass
+class Loaded:
+    """Everything read from some paths: records (source, line, kind, raw) and quarantine."""
+
+    records: pl.DataFrame
+    quarantine: pl.DataFrame
+    skipped: int = 0
+
+
+RECORD_SCHEMA = {"source": pl.String, "line": pl.Int64, "kind": pl.String, "raw": pl.String}
+QUARANTINE_SCHEMA = {"source": pl.String, "line": pl.Int64, "excerpt": pl.String, "reason": pl.String}
+
+
+def load_records(paths: Sequence[str], *, kind: str | None = None) -> Loaded:
+    """Read all records of `paths` into memory (raw JSON text per record, in file order)."""
+    frames: list[pl.DataFrame] = []
+    quarantine: list[tuple[str, int, str, str]] = []
+    skipped = 0
+    for batch in iter_record_batches(paths, kind=kind, typed=False):
+        skipped += batch.skipped
+        quarantine.extend((batch.source, n, ex, reason) for n, ex, reason in batch.quarantine)
+        for part in batch.parts:
+            typed = part.typed.select(
+                pl.lit(batch.source).alias("source"), "line", pl.lit(part.kind).alias("kind"), "raw")
+            slow = pl.DataFrame(
+                {"source": [batch.source] * len(part.slow), "line": [n for n, _, _ in part.slow],
+                 "kind": [part.kind] * len(part.slow), "raw": [r for _, r, _ in part.slow]},
+                schema=RECORD_SCHEMA)
+            frames.append(pl.concat([typed, slow]))
+    records = (pl.concat(frames).sort("source", "line", maintain_order=True) if frames
+               else pl.DataFrame(schema=RECORD_SCHEMA))
+    q = pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA, orient="row")
+    return Loaded(records=records, quarantine=q, skipped=skipped)
