@@ -1,0 +1,1 @@
+"""Benchmarks and the seeded data generator (never part of the default test run)."""
