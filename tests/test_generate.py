@@ -172,3 +172,15 @@ def test_mutate_covers_the_adversarial_values() -> None:
         seen.update(tok for tok in ("NaN", "Infinity", "1e+308", "1000000000000000000000000000000", "x_extra")
                     if tok in text)
     assert seen == {"NaN", "Infinity", "1e+308", "1000000000000000000000000000000", "x_extra"}
+
+
+def test_benchmark_harness_measures_a_child_process() -> None:
+    from benchmarks import harness, run
+
+    m = harness.measure(harness.python_cmd("import sys; b = bytearray(60_000_000); print(len(b))"), repeat=2)
+    assert m.ok and m.stdout.strip() == "60000000" and len(m.walls) == 2
+    assert m.peak_rss_bytes >= 60_000_000
+    failed = harness.measure(harness.python_cmd("import sys; sys.exit(3)"), repeat=3)
+    assert failed.returncode == 3 and len(failed.walls) == 1
+    assert set(run.BENCHMARKS) >= {"validate"}
+    assert run.build_parser().parse_args(["validate", "--n", "10"]).n == 10
