@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +30,7 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -108,13 +108,741 @@ app.command("validate-aep", help="Alias of `engine validate`.")(_validate)
 
 # <<commands: admission>>
 
+class SqlFormat(StrEnum):
+    text = "text"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+@app.command("ingest")
+def _ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files, directories or globs of AEP / rollout / compliance / eval records.")],
+    store: Annotated[str, typer.Option("--store", "-s", help="DuckDB file, or a directory ending in / for a Hive-partitioned Parquet lake.")] = "evidence.duckdb",
+    replace: Annotated[bool, typer.Option("--replace", help="Re-ingest sources the store already holds (same content digest).")] = False,
+    kind: Annotated[str | None, typer.Option(help="Record kind for every record (default: detect from schema_version).")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Normalise records into the evidence store (runs, actions, tool_calls, ..., quarantine, validation).
+
+    Idempotent: a source whose content is already in the store is skipped (use --replace to
+    re-ingest). Lines that are not JSON objects, and records that fail validation, land in the
+    `quarantine` table with their line number and reason.
+    """
+    from engine.contract.schemas import check_kind
+    from engine.ingest import IngestOptions, ingest
+    from engine.io.sources import expand_paths
+    from engine.progress import ByteProgress
+
+    if kind is not None:
+        check_kind(kind)
+    total = sum(s.size for s in expand_paths([str(p) for p in paths]))
+    with ByteProgress(total, "ingesting", enabled=fmt is OutputFormat.text) as bar:
+        summary = ingest([str(p) for p in paths], store, IngestOptions(replace=replace, kind=kind), bar.advance)
+    result = summary.to_dict()
+    if fmt is OutputFormat.json:
+        emit_json(result)
+        return
+    from rich.table import Table
+
+    console = stdout_console()
+    table = Table(title=f"ingested into {store} ({summary.store_kind})")
+    table.add_column("table")
+    table.add_column("rows written", justify="right")
+    for name, n in result["rows"].items():  # type: ignore[union-attr]
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    skipped = [s for s in summary.sources if s.status == "skipped"]
+    console.print(
+        f"{result['records']:,} records read from {len(summary.sources) - len(skipped)} source(s); "
+        f"{result['quarantined']:,} quarantined; {len(skipped)} source(s) already in the store, skipped"
+        + (" (use --replace to re-ingest)" if skipped else "")
+    )
+
+
+@app.command("sql")
+def _sql(
+    query: Annotated[str | None, typer.Argument(help="One read-only SQL query (SELECT / WITH / EXPLAIN ...).")] = None,
+    store: Annotated[str, typer.Option("--store", "-s", help="DuckDB file, or a lake directory ending in /.")] = "evidence.duckdb",
+    fmt: Annotated[SqlFormat, typer.Option("--format", "-f", help="text (rich table), csv, json or parquet.")] = SqlFormat.text,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write all rows to this file (required for parquet).")] = None,
+    limit: Annotated[int, typer.Option(help="Rows shown in the text table.")] = 50,
+    list_: Annotated[bool, typer.Option("--list", help="List the store's tables and views with their columns.")] = False,
+) -> None:
+    """Run read-only SQL over the evidence store's tables and views (run_summary, tool_usage, ...)."""
+    from engine.errors import UsageError
+    from engine.sql import export_query, list_objects, run_query
+
+    if list_:
+        objects = list_objects(store)
+        if fmt is SqlFormat.json:
+            grouped: dict[str, dict[str, Any]] = {}
+            for name, kind, column, data_type in objects.iter_rows():
+                entry = grouped.setdefault(name, {"type": kind, "columns": []})
+                entry["columns"].append({"name": column, "type": data_type})
+            emit_json(grouped)
+            return
+        from rich.table import Table
+
+        table = Table(title=f"tables and views of {store}")
+        for col in ("name", "type", "columns"):
+            table.add_column(col, overflow="fold")
+        for (name, kind), group in objects.group_by(["name", "type"], maintain_order=True):
+            cols = ", ".join(f"{c} {t}" for c, t in group.select("column", "data_type").iter_rows())
+            table.add_row(str(name), str(kind), cols)
+        stdout_console().print(table)
+        return
+    if not query:
+        raise UsageError("give a QUERY, or --list to see the tables and views")
+    if fmt is SqlFormat.parquet and out is None:
+        raise UsageError("--format parquet needs --out FILE")
+    if out is not None:
+        if fmt is SqlFormat.text:
+            raise UsageError("--out needs --format csv, json or parquet")
+        n = export_query(store, query, fmt.value, str(out))  # type: ignore[arg-type]
+        typer.echo(f"wrote {n:,} rows to {out}", err=True)
+        return
+    if fmt is SqlFormat.text:
+        result = run_query(store, query, limit)
+        _render_sql_table(result.frame, result.truncated, limit)
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"result.{fmt.value}"
+        export_query(store, query, fmt.value, str(path))  # type: ignore[arg-type]
+        sys.stdout.write(path.read_text(encoding="utf-8"))
+
+
+def _render_sql_table(frame: Any, truncated: bool, limit: int) -> None:
+    from rich.table import Table
+
+    table = Table()
+    for name, dtype in frame.schema.items():
+        table.add_column(f"{name}\n[dim]{dtype}[/dim]", overflow="fold")
+    for row in frame.rows():
+        table.add_row(*["NULL" if v is None else str(v) for v in row])
+    console = stdout_console()
+    console.print(table)
+    if truncated:
+        console.print(f"[dim]first {limit} rows shown; more exist (raise --limit, or use --format csv --out FILE)[/dim]")
+    else:
+        console.print(f"[dim]{frame.height} row(s)[/dim]")
+
+
 # <<commands: store>>
+
+# ----------------------------------------------------------------------------------------------
+# stats: paired, truncation, audit-claim, t0v2, conformal (engine/stats; SPEC §7)
+# Only the standard library and numpy load on the two-file paths (start-up budget 1 s).
+# ----------------------------------------------------------------------------------------------
+
+_STATS_TESTS = ("exact", "midp", "chi2")
+
+
+def _stats_fields(id_field: str, correct_field: str, text_field: str = "gen_text") -> Any:
+    from engine.stats.evallog import FieldNames
+
+    return FieldNames(id=id_field, correct=correct_field, text=text_field)
+
+
+def _stats_paired_config(test: str, conf: float, bootstrap: int, seed: int) -> Any:
+    from engine.errors import UsageError
+    from engine.stats.paired import PairedConfig
+
+    if test not in _STATS_TESTS:
+        raise UsageError(f"--test must be one of {', '.join(_STATS_TESTS)}, got {test!r}")
+    if not 0.0 < conf < 1.0:
+        raise UsageError(f"--conf must be strictly between 0 and 1, got {conf}")
+    if bootstrap < 0:
+        raise UsageError(f"--bootstrap must be >= 0 (0 skips it), got {bootstrap}")
+    return PairedConfig(test=test, conf=conf, bootstrap=bootstrap, seed=seed)  # type: ignore[arg-type]
+
+
+_IdFieldOpt = Annotated[str, typer.Option("--id-field", help="Item field holding the id (dotted path).")]
+_CorrectFieldOpt = Annotated[str, typer.Option("--correct-field", help="Item field holding true/false.")]
+_TestOpt = Annotated[str, typer.Option("--test", help="McNemar variant: exact, midp or chi2 (continuity corrected).")]
+_ConfOpt = Annotated[float, typer.Option("--conf", help="Confidence level of the Wilson and bootstrap intervals.")]
+_BootOpt = Annotated[int, typer.Option("--bootstrap", help="Bootstrap iterations (0 to skip).")]
+_SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap (numpy default_rng).")]
+_MaxNewOpt = Annotated[int | None, typer.Option(
+    "--max-new-tokens", help="Generation cap of the log(s); default meta.max_new_tokens, else required.")]
+_MarginOpt = Annotated[int, typer.Option("--margin", help="Tokens below the cap that already count as hitting it.")]
+_TokOpt = Annotated[str | None, typer.Option(
+    "--tokenizer", help="tokenizer.json path or cached Hugging Face name (offline); default characters/2.")]
+
+
+@app.command("paired")
+def _paired(
+    a: Annotated[Path | None, typer.Option("--a", help="Eval log of model A (JSON with results, JSONL, lm-eval samples).")] = None,
+    b: Annotated[Path | None, typer.Option("--b", help="Eval log of model B, paired with A by item id.")] = None,
+    long: Annotated[Path | None, typer.Option("--long", help="Long table (CSV/Parquet/JSONL: model, item, correct): all model pairs.")] = None,
+    id_field: _IdFieldOpt = "id",
+    correct_field: _CorrectFieldOpt = "correct",
+    test: _TestOpt = "exact",
+    conf: _ConfOpt = 0.95,
+    bootstrap: _BootOpt = 10_000,
+    seed: _SeedOpt = 0,
+    model_col: Annotated[str, typer.Option("--model-col", help="--long: model column.")] = "model",
+    item_col: Annotated[str, typer.Option("--item-col", help="--long: item id column.")] = "item_id",
+    correct_col: Annotated[str, typer.Option("--correct-col", help="--long: correctness column.")] = "correct",
+    alpha: Annotated[float, typer.Option("--alpha", help="--long: level for the Holm-adjusted verdict.")] = 0.05,
+    top: Annotated[int, typer.Option("--top", help="--long, text: how many pairs to list.")] = 20,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Paired comparison of two eval logs (McNemar, Wilson, bootstrap, power), or all model pairs of a long table."""
+    from engine.errors import UsageError
+
+    if long is not None:
+        if a is not None or b is not None:
+            raise UsageError("give either --a and --b, or --long, not both")
+        from engine.stats.many_pairs import LongColumns, many_pairs
+
+        result = many_pairs(long, LongColumns(model=model_col, item=item_col, correct=correct_col))
+        if fmt is OutputFormat.json:
+            emit_json(result.as_dict(alpha))
+        else:
+            from engine.stats.render import render_many_pairs
+
+            render_many_pairs(result, stdout_console(), alpha, top)
+        return
+    if a is None or b is None:
+        raise UsageError("give two eval logs with --a and --b (or a long table with --long)")
+    from engine.stats.evallog import read_nonempty_log
+    from engine.stats.paired import compare, pair_logs, paired_json
+
+    cfg = _stats_paired_config(test, conf, bootstrap, seed)
+    fields = _stats_fields(id_field, correct_field)
+    log_a, log_b = read_nonempty_log(a, fields), read_nonempty_log(b, fields)
+    pairing = pair_logs(log_a, log_b)
+    doc = paired_json(compare(pairing.a, pairing.b, cfg), pairing, log_a, log_b)
+    if pairing.n == 0:
+        typer.echo("warning: no item is scored in both logs (check --id-field / --correct-field)", err=True)
+    if fmt is OutputFormat.json:
+        emit_json(doc)
+    else:
+        from engine.stats.render import render_paired
+
+        render_paired(doc, stdout_console())
+
+
+@app.command("truncation")
+def _truncation(
+    log: Annotated[Path, typer.Argument(help="Eval log (JSON with results, JSONL, lm-eval samples).")],
+    max_new_tokens: _MaxNewOpt = None,
+    margin: _MarginOpt = 8,
+    tokenizer: _TokOpt = None,
+    id_field: _IdFieldOpt = "id",
+    correct_field: _CorrectFieldOpt = "correct",
+    text_field: Annotated[str, typer.Option("--text-field", help="Item field holding the generated text.")] = "gen_text",
+    items: Annotated[bool, typer.Option("--items/--no-items", help="JSON: include per-item flags.")] = True,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Which wrong answers were cut off by the token cap (T0v2 A_truncated channel)."""
+    from engine.stats.evallog import read_nonempty_log
+    from engine.stats.truncation import classify, load_tokenizer, resolve_max_new_tokens, warn_char2
+
+    data = read_nonempty_log(log, _stats_fields(id_field, correct_field, text_field))
+    cap, source = resolve_max_new_tokens(max_new_tokens, data)
+    tok = load_tokenizer(tokenizer) if tokenizer else None
+    if tok is None:
+        warn_char2()
+    report = classify(data, cap, source, margin, tok)
+    if fmt is OutputFormat.json:
+        emit_json(report.as_dict(items=items))
+    else:
+        from engine.stats.render import render_truncation
+
+        render_truncation(report, stdout_console())
+
+
+@app.command("audit-claim")
+def _audit_claim(
+    a: Annotated[Path, typer.Option("--a", help="Eval log of the claimed improvement (A).")],
+    b: Annotated[Path, typer.Option("--b", help="Eval log of the baseline (B).")],
+    max_new_tokens: _MaxNewOpt = None,
+    margin: _MarginOpt = 8,
+    tokenizer: _TokOpt = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of every test.")] = 0.05,
+    min_pairs: Annotated[int, typer.Option("--min-pairs", help="Fewer paired items than this: insufficient-pairs.")] = 20,
+    id_field: _IdFieldOpt = "id",
+    correct_field: _CorrectFieldOpt = "correct",
+    text_field: Annotated[str, typer.Option("--text-field", help="Item field holding the generated text.")] = "gen_text",
+    test: _TestOpt = "exact",
+    conf: _ConfOpt = 0.95,
+    bootstrap: _BootOpt = 10_000,
+    seed: _SeedOpt = 0,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Audit "A beats B": paired test, truncation asymmetry, untruncated re-test, verdict with evidence."""
+    from engine.errors import UsageError
+    from engine.stats.claim import AuditConfig, audit_claim, audit_json
+    from engine.stats.evallog import read_nonempty_log
+    from engine.stats.truncation import load_tokenizer, warn_char2
+
+    if not 0.0 < alpha < 1.0:
+        raise UsageError(f"--alpha must be strictly between 0 and 1, got {alpha}")
+    cfg = AuditConfig(paired=_stats_paired_config(test, conf, bootstrap, seed), alpha=alpha, min_pairs=min_pairs,
+                      max_new_tokens=max_new_tokens, margin=margin)
+    fields = _stats_fields(id_field, correct_field, text_field)
+    log_a, log_b = read_nonempty_log(a, fields), read_nonempty_log(b, fields)
+    tok = load_tokenizer(tokenizer) if tokenizer else None
+    if tok is None:
+        warn_char2()
+    report = audit_claim(log_a, log_b, cfg, tok)
+    if fmt is OutputFormat.json:
+        emit_json(audit_json(report))
+    else:
+        from engine.stats.render import render_audit
+
+        render_audit(report, stdout_console())
+
+
+@app.command("t0v2")
+def _t0v2(
+    counts_file: Annotated[Path | None, typer.Argument(help="JSON with n_total, n_wrong, verdict_counts (optional).")] = None,
+    n_total: Annotated[int | None, typer.Option("--n-total", help="Items evaluated.")] = None,
+    n_wrong: Annotated[int | None, typer.Option("--n-wrong", help="Wrong items.")] = None,
+    count: Annotated[list[str] | None, typer.Option("--count", help="CHANNEL=N, repeatable (e.g. A_truncated=17).")] = None,
+    lottery_rate: Annotated[float | None, typer.Option("--lottery-rate", help="Self-consistency lottery rate.")] = None,
+    alpha_threshold: Annotated[float, typer.Option("--alpha-threshold")] = 0.15,
+    beta_threshold: Annotated[float, typer.Option("--beta-threshold")] = 0.30,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """T0v2 triage aggregate: first-class failure rate and the alpha/beta/gamma decision."""
+    from engine.errors import InputError, UsageError
+    from engine.stats.t0v2 import T0v2Thresholds, aggregate
+
+    counts: dict[str, int] = {}
+    if counts_file is not None:
+        try:
+            doc = json.loads(counts_file.read_text(encoding="utf-8-sig"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"cannot read counts: {exc}", path=str(counts_file)) from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("verdict_counts"), dict):
+            raise InputError("expected an object with n_total, n_wrong and verdict_counts", path=str(counts_file))
+        counts.update(doc["verdict_counts"])
+        n_total = doc.get("n_total") if n_total is None else n_total
+        n_wrong = doc.get("n_wrong") if n_wrong is None else n_wrong
+        lottery_rate = doc.get("lottery_rate") if lottery_rate is None else lottery_rate
+    for item in count or []:
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().lstrip("-").isdigit():
+            raise UsageError(f"--count expects CHANNEL=N, got {item!r}")
+        counts[name.strip()] = int(value)
+    if not isinstance(n_total, int) or not isinstance(n_wrong, int):
+        raise UsageError("give --n-total and --n-wrong (or a counts file holding them)")
+    try:
+        result = aggregate(n_total, n_wrong, counts, lottery_rate, T0v2Thresholds(alpha_threshold, beta_threshold))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if fmt is OutputFormat.json:
+        emit_json(result)
+    else:
+        d = result["decision_v2"]
+        typer.echo(f"first-class {result['n_first_class']} of {n_total} ({result['first_class_rate_of_total']:.1%} "
+                   f"of all, {result['first_class_rate_of_wrong']:.1%} of wrong)")
+        typer.echo(f"case {d['case']}: {d['action']}")
+
+
+@app.command("conformal")
+def _conformal(
+    calibration: Annotated[Path, typer.Argument(help="Calibration errors: JSON array, {\"errors\": [...]}, or JSONL/lines.")],
+    prediction: Annotated[float, typer.Option("--prediction", help="Point prediction to put the interval around.")],
+    alpha: Annotated[float, typer.Option("--alpha", help="Miscoverage level (0.1 gives a 90% interval).")] = 0.10,
+    field: Annotated[str, typer.Option("--field", help="Field of JSONL objects holding the error.")] = "error",
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Split-conformal interval: prediction ± the (1-alpha) quantile of absolute calibration errors."""
+    from engine.errors import UsageError
+    from engine.stats.evallog import read_numbers
+    from engine.stats.intervals import split_conformal
+
+    errors = read_numbers(calibration, field)
+    try:
+        ci = split_conformal(errors, prediction, alpha)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if fmt is OutputFormat.json:
+        emit_json(ci.as_dict())
+    else:
+        typer.echo(f"[{ci.lower:.6g}, {ci.upper:.6g}]  width {ci.width:.6g}, n {ci.n}, level {ci.level:.4g}")
+
 
 # <<commands: stats>>
 
 # <<commands: contamination>>
 
+class ExportFormat(StrEnum):
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+def _parse_size(text: str) -> int:
+    """'500MB', '2GB', '1048576' → bytes."""
+    from engine.errors import UsageError
+
+    units = {"kb": 1024, "mb": 1024**2, "gb": 1024**3, "b": 1}
+    t = text.strip().lower()
+    for suffix, mult in units.items():
+        if t.endswith(suffix) and t[: -len(suffix)].strip().replace(".", "", 1).isdigit():
+            return int(float(t[: -len(suffix)]) * mult)
+    if t.isdigit():
+        return int(t)
+    raise UsageError(f"cannot read size {text!r}", hint="use e.g. 500MB or 2GB")
+
+
+@app.command("export")
+def export_cmd(
+    out_dir: Annotated[Path, typer.Option("--out-dir", "-o", help="Folder for the training files, quarantine, card and manifest.")],
+    rollout: Annotated[list[str] | None, typer.Option("--rollout", help="rollout-wire/v1 files, folders or globs (repeatable).")] = None,
+    compliance: Annotated[list[str] | None, typer.Option("--compliance", help="compliance-eval-record/v1 files (repeatable).")] = None,
+    aep: Annotated[list[str] | None, typer.Option("--aep", help="AEP evidence: admission scores, router records (repeatable).")] = None,
+    eval_items: Annotated[list[str] | None, typer.Option("--eval-items", help="Eval items; contaminated records are quarantined.")] = None,
+    export_format: Annotated[ExportFormat, typer.Option("--format", help="Training file format.")] = ExportFormat.jsonl,
+    include_failing: Annotated[bool, typer.Option("--include-failing", help="SFT also from failing branches.")] = False,
+    max_pairs_per_task: Annotated[int, typer.Option("--max-pairs-per-task", min=1, help="DPO pairs per rollout (1 = the original).")] = 1,
+    contamination_threshold: Annotated[float, typer.Option(help="Token 8-gram Jaccard flag threshold.")] = 0.2,
+    containment_threshold: Annotated[float, typer.Option(help="Eval 8-gram containment flag threshold.")] = 0.5,
+    min_admission: Annotated[float | None, typer.Option("--min-admission", help="Quarantine rows whose AEP run scores below this.")] = None,
+    redact: Annotated[bool, typer.Option("--redact/--no-redact", help="Scrub secrets and personal data from text.")] = True,
+    hf_layout: Annotated[bool, typer.Option("--hf-layout", help="Hub layout: data/{config}/train-*.parquet + README configs.")] = False,
+    max_shard_size: Annotated[str, typer.Option("--max-shard-size", help="Largest Parquet shard with --hf-layout.")] = "500MB",
+    legacy_records: Annotated[bool, typer.Option("--legacy-records", help="Also write the original sft/v1, dpo/v1, ppo/v1 records.")] = False,
+    configs: Annotated[str, typer.Option("--configs", help="Comma-separated outputs among sft,dpo,ppo.")] = "sft,dpo,ppo",
+    license_id: Annotated[str, typer.Option("--license", help="License declared in the dataset card.")] = "apache-2.0",
+    fmt: Annotated[OutputFormat, typer.Option("--report", help="Report as text or json on stdout.")] = OutputFormat.text,
+) -> None:
+    """Export rollouts to SFT / DPO / PPO training data with lineage; failing records go to quarantine."""
+    from engine.errors import UsageError
+    from engine.export.pipeline import ALL_CONFIGS, ExportOptions, run_export
+
+    if not (rollout or compliance or aep):
+        raise UsageError("nothing to export", hint="give --rollout, --compliance or --aep")
+    chosen = tuple(c.strip() for c in configs.split(",") if c.strip())
+    bad = [c for c in chosen if c not in ALL_CONFIGS]
+    if bad:
+        raise UsageError(f"unknown config {bad[0]!r}", hint="choose among sft, dpo, ppo")
+    if min_admission is not None and not aep:
+        raise UsageError("--min-admission needs --aep evidence")
+    opts = ExportOptions(
+        out_dir=out_dir, rollout=tuple(rollout or ()), compliance=tuple(compliance or ()), aep=tuple(aep or ()),
+        eval_items=tuple(eval_items or ()), fmt=export_format.value, configs=chosen,  # type: ignore[arg-type]
+        include_failing=include_failing, max_pairs_per_task=max_pairs_per_task,
+        contamination_threshold=contamination_threshold, containment_threshold=containment_threshold,
+        min_admission=min_admission, redact=redact, hf_layout=hf_layout, max_shard_bytes=_parse_size(max_shard_size),
+        legacy_records=legacy_records, license=license_id)
+    show = fmt is OutputFormat.text and sys.stderr.isatty()
+    if show:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=stderr_console(), transient=True) as bar:
+            task = bar.add_task("export", total=None)
+            result = run_export(opts, stage=lambda s: bar.update(task, description=s))
+    else:
+        result = run_export(opts)
+    if fmt is OutputFormat.json:
+        emit_json(result.summary())
+        return
+    from rich.table import Table
+
+    table = Table(title=f"export → {out_dir}")
+    for col in ("file", "rows", "bytes"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for f in result.files:
+        table.add_row(f.path, str(f.rows), str(f.bytes))
+    console = stdout_console()
+    console.print(table)
+    c = result.counts
+    console.print(f"input {c['input_records']} = exported {c['exported']} + quarantined {c['quarantined']} "
+                  f"+ not selected {c['not_selected']}")
+    for reason, n in result.quarantined_by_reason.items():
+        console.print(f"  quarantine: {reason}: {n}")
+
+
+@app.command("push")
+def push_cmd(
+    directory: Annotated[Path, typer.Argument(help="An export folder (engine export --hf-layout).")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="Dataset repo ORG/NAME.")],
+    private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
+    revision: Annotated[str | None, typer.Option("--revision", help="Branch to commit to.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be sent; no network.")] = False,
+    token: Annotated[str | None, typer.Option("--token", help="Hub token (default: HF_TOKEN or the login cache).")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Upload an export folder to the Hugging Face Hub as a dataset, in one commit."""
+    from engine.export.hf import plan_upload, push
+
+    if dry_run:
+        planned = plan_upload(directory)
+        report = {"repo_id": repo_id, "dry_run": True, "files": [{"path": f.path, "bytes": f.bytes} for f in planned],
+                  "total_bytes": sum(f.bytes for f in planned)}
+        if fmt is OutputFormat.json:
+            emit_json(report)
+        else:
+            for f in planned:
+                typer.echo(f"{f.bytes:>14}  {f.path}")
+            typer.echo(f"{report['total_bytes']:>14}  total, {len(planned)} files → {repo_id} (dry run, nothing sent)")
+        return
+    done = push(directory, repo_id, private=private, revision=revision, token=token)
+    if fmt is OutputFormat.json:
+        emit_json(done)
+    else:
+        typer.echo(f"uploaded {len(done['files'])} files to {repo_id}: {done['commit_url']}")  # type: ignore[arg-type]
+
+
 # <<commands: export>>
+
+# ----------------------------------------------------------------------------------------------
+# authenticity: verify, sign, keygen, registry, receipt
+# ----------------------------------------------------------------------------------------------
+
+KeysOpt = Annotated[Path | None, typer.Option("--keys", help="Directory of <keyid>.pub files (hex or base64); "
+                                              "env WASMAGENT_AEP_PUBKEY_<ID> also works.")]
+
+
+@app.command("verify")
+def _verify(
+    paths: Annotated[list[Path], typer.Argument(help="Record files/directories/globs, and run receipts.")],
+    keys: KeysOpt = None,
+    legacy: Annotated[bool, typer.Option("--legacy", help="Also verify the original inline `signature` block.")] = False,
+    require_signed: Annotated[bool, typer.Option(help="Fail on unsigned records too.")] = False,
+    require_intact: Annotated[bool, typer.Option(help="Fail unless every run's chain is intact.")] = False,
+    jobs: Annotated[int | None, typer.Option(help="Worker processes for signature checks (default: cores).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write per-record verdicts here (.jsonl or .parquet).")] = None,
+    summary_only: Annotated[bool, typer.Option(help="JSON: omit the per-record list.")] = False,
+    show: Annotated[int, typer.Option(help="Text: how many failing records to list.")] = 20,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Verify DSSE signatures and prev_record_hash chains per record (and run receipts). Exit 1 on failures."""
+    from engine.authenticity.verify import VerifyOptions, verify_paths
+
+    opts = VerifyOptions(keys_dir=keys, legacy=legacy, jobs=jobs, require_signed=require_signed,
+                         require_intact=require_intact)
+    if fmt is OutputFormat.text:
+        with stderr_console().status("verifying signatures and chains ..."):
+            result = verify_paths([str(p) for p in paths], opts)
+    else:
+        result = verify_paths([str(p) for p in paths], opts)
+    if out is not None:
+        _auth_write_frame(result.verdicts, out)
+    summary = result.summary()
+    if fmt is OutputFormat.json:
+        doc: dict[str, Any] = {"summary": summary, "receipts": result.receipts}
+        if not summary_only:
+            doc["records"] = result.verdicts.to_dicts()
+        emit_json(doc)
+    else:
+        _auth_render_verify(result, summary, show)
+    if not summary["ok"]:
+        raise typer.Exit(1)
+
+
+def _auth_write_frame(frame: Any, out: Path) -> None:
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".parquet":
+        frame.write_parquet(tmp)
+    else:
+        frame.write_ndjson(tmp)
+    os.replace(tmp, out)
+
+
+def _auth_render_verify(result: Any, summary: dict[str, Any], show: int) -> None:
+    from rich.table import Table
+
+    con = stdout_console()
+    con.print(f"[bold]{summary['records']}[/] records   authenticity: "
+              + ", ".join(f"{k} {v}" for k, v in summary["authenticity"].items())
+              + "   chain: " + ", ".join(f"{k} {v}" for k, v in summary["chain"].items()))
+    failing = result.failing()
+    if failing.height:
+        table = Table("source:line", "run_id", "authenticity", "chain", "reason", title=f"{failing.height} failing")
+        for row in failing.head(show).iter_rows(named=True):
+            reason = row["authenticity_reason"] if row["authenticity"] != "dsse-valid" else None
+            table.add_row(f"{row['source']}:{row['line']}", str(row["run_id"]), row["authenticity"], row["chain"],
+                          reason or row["chain_reason"] or "")
+        con.print(table)
+    for r in result.receipts:
+        mark = "[green]ok[/]" if r["ok"] else "[red]FAIL[/]"
+        con.print(f"receipt {r['run_id']} ({r['source']}): {mark} digest {r['digest']}, {r['authenticity']}"
+                  + (f" - {r['reason']}" if r["reason"] else ""))
+    con.print("[green]verified[/]" if summary["ok"] else f"[red]{summary['failing']} failing record(s)[/]")
+
+
+@app.command("sign")
+def _sign(
+    paths: Annotated[list[Path], typer.Argument(help="Record files to sign.")],
+    key: Annotated[Path, typer.Option("--key", help="Ed25519 private key file (from `engine keygen`).")],
+    out: Annotated[Path, typer.Option("--out", help="Signed JSONL output (written atomically).")],
+    key_id: Annotated[str | None, typer.Option("--key-id", help="Key id in the envelope (default: key file stem).")] = None,
+    chain: Annotated[bool, typer.Option("--chain", help="Set prev_record_hash per run before signing.")] = False,
+    jobs: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Add a DSSE envelope (profile aep-dsse-ed25519-decoded-body-v1) to every record."""
+    from engine.authenticity.sign import sign_paths
+
+    report = sign_paths([str(p) for p in paths], key, key_id or key.stem, out, chain=chain, jobs=jobs)
+    doc = {"signed": report.signed, "out": report.out, "key_id": key_id or key.stem, "chain": chain,
+           "skipped": [{"source": s, "line": n, "reason": r} for s, n, r in report.skipped]}
+    if fmt is OutputFormat.json:
+        emit_json(doc)
+    else:
+        stdout_console().print(f"signed {report.signed} record(s) -> {report.out}"
+                               + (f"; skipped {len(report.skipped)}" if report.skipped else ""))
+        for s, n, r in report.skipped[:20]:
+            stderr_console().print(f"  skipped {s}:{n}: {r}")
+
+
+@app.command("keygen")
+def _keygen(
+    key_id: Annotated[str, typer.Option("--key-id", help="Key id (file stem of the key files).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for <key-id>.key (0600) and <key-id>.pub.")],
+    force: Annotated[bool, typer.Option(help="Replace existing key files.")] = False,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Generate an Ed25519 key pair. The private key is written to a 0600 file and never printed."""
+    from engine.authenticity.keys import generate_keypair
+
+    priv, pub = generate_keypair(key_id, out, force=force)
+    doc = {"key_id": key_id, "private_key_file": str(priv), "public_key_file": str(pub),
+           "public_key_hex": pub.read_text(encoding="ascii").strip()}
+    if fmt is OutputFormat.json:
+        emit_json(doc)
+    else:
+        stdout_console().print(f"wrote {priv} (private, mode 0600) and {pub} (public {doc['public_key_hex']})")
+
+
+registry_app = typer.Typer(help="Tamper-evident evidence registry: hash-chained events, signed index.",
+                           no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+RegistryDirOpt = Annotated[Path, typer.Option("--registry-dir", help="Registry directory.")]
+
+
+@registry_app.command("register")
+def _registry_register(
+    entry_id: Annotated[str, typer.Option("--id", help="Entry id.")],
+    entry_type: Annotated[str, typer.Option("--type", help="policy_bundle, verifier, benchmark_task, receipt, "
+                                            "model_profile, router_profile, dataset_card or aep_schema.")],
+    version: Annotated[str, typer.Option("--version", help="Entry version.")],
+    key: Annotated[Path, typer.Option("--key", help="Ed25519 private key that signs the index.")],
+    registry_dir: RegistryDirOpt = Path("registry"),
+    key_id: Annotated[str | None, typer.Option("--key-id", help="Default: key file stem.")] = None,
+    artifact: Annotated[Path | None, typer.Option("--artifact", help="File whose SHA-256 is recorded.")] = None,
+    meta: Annotated[list[str] | None, typer.Option("--meta", help="K=V metadata (repeatable).")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Register (or update) an entry: appends a hash-chained event and re-signs the index atomically."""
+    from engine.authenticity.registry import register
+    from engine.errors import UsageError
+
+    metadata: dict[str, str] = {}
+    for item in meta or []:
+        if "=" not in item:
+            raise UsageError(f"--meta expects K=V, got {item!r}")
+        k, v = item.split("=", 1)
+        metadata[k] = v
+    entry = register(registry_dir, entry_id=entry_id, entry_type=entry_type, version=version, key_path=key,
+                     key_id=key_id or key.stem, artifact=artifact, metadata=metadata)
+    if fmt is OutputFormat.json:
+        emit_json(entry)
+    else:
+        stdout_console().print(f"registered {entry_id!r} version {version} in {registry_dir}")
+
+
+@registry_app.command("list")
+def _registry_list(
+    registry_dir: RegistryDirOpt = Path("registry"),
+    entry_type: Annotated[str | None, typer.Option("--type", help="Only this entry type.")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """List entries of the index (run `verify` to check them)."""
+    from engine.authenticity.registry import list_entries
+
+    entries = list_entries(registry_dir, entry_type)
+    if fmt is OutputFormat.json:
+        emit_json(entries)
+        return
+    from rich.table import Table
+
+    table = Table("id", "type", "version", "digest", "registered_at")
+    for e in entries:
+        table.add_row(str(e.get("id")), str(e.get("entry_type")), str(e.get("version")),
+                      str(e.get("digest", ""))[:16], str(e.get("registered_at")))
+    stdout_console().print(table)
+
+
+@registry_app.command("verify")
+def _registry_verify(
+    registry_dir: RegistryDirOpt = Path("registry"),
+    keys: KeysOpt = None,
+    allow_unsigned: Annotated[bool, typer.Option(help="Accept a registry without index.sig.")] = False,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Check event hashes and links, the index signature, full-entry replay and artifact digests. Exit 1 on problems."""
+    from engine.authenticity.registry import verify_registry
+    from engine.authenticity.verify import keyring_for
+
+    report = verify_registry(registry_dir, keyring_for(keys), allow_unsigned=allow_unsigned)
+    if fmt is OutputFormat.json:
+        emit_json(report.to_dict())
+    else:
+        con = stdout_console()
+        con.print(f"{report.events} events, {report.entries} entries, {report.artifacts_checked} artifacts checked,"
+                  f" signed by {report.signed_by or '-'}")
+        for p in report.problems:
+            con.print(f"[red]FAIL[/] {p.text()}")
+        con.print("[green]registry verified[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@registry_app.command("log")
+def _registry_log(
+    registry_dir: RegistryDirOpt = Path("registry"),
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Print the event log."""
+    from engine.authenticity.registry import read_log
+
+    events = read_log(registry_dir)
+    if fmt is OutputFormat.json:
+        emit_json(events)
+        return
+    con = stdout_console()
+    for ev in events:
+        entry = ev.get("entry") or {}
+        con.print(f"{ev.get('seq')}\t{ev.get('ts')}\t{ev.get('event')}\t{entry.get('id')}\t{entry.get('version', '')}"
+                  f"\t{str(ev.get('event_hash'))[:16]}")
+
+
+@app.command("receipt")
+def _receipt(
+    run_id: Annotated[str, typer.Option("--run-id", help="Run id the receipt is for.")],
+    inputs: Annotated[list[str] | None, typer.Option("--input", help="Input file (repeatable; SHA-256 recorded).")] = None,
+    outputs: Annotated[list[str] | None, typer.Option("--output", help="Output file (repeatable).")] = None,
+    models: Annotated[list[str] | None, typer.Option("--model", help="Model id (repeatable, deduplicated).")] = None,
+    operator: Annotated[str, typer.Option(help="Who ran it.")] = "ci",
+    policy_bundle_digest: Annotated[str, typer.Option(help="Digest of the policy bundle used.")] = "",
+    notes: Annotated[str, typer.Option(help="Free text.")] = "",
+    key: Annotated[Path | None, typer.Option("--key", help="Sign the receipt (DSSE) with this private key.")] = None,
+    key_id: Annotated[str | None, typer.Option("--key-id", help="Default: key file stem.")] = None,
+    save: Annotated[Path | None, typer.Option("--save", help="Write the receipt here instead of stdout.")] = None,
+) -> None:
+    """Build a run receipt with its SHA-256 `receipt_digest` and, with --key, a DSSE signature."""
+    from engine.authenticity.receipt import build_receipt, save_receipt
+
+    receipt = build_receipt(run_id, inputs=inputs or [], outputs=outputs or [], model_ids=models or [],
+                            operator=operator, policy_bundle_digest=policy_bundle_digest, notes=notes,
+                            key_path=key, key_id=key_id)
+    if save is None:
+        emit_json(receipt)
+    else:
+        save_receipt(receipt, save)
+        stderr_console().print(f"receipt saved to {save} (digest {receipt['receipt_digest'][:16]}...)")
+
 
 # <<commands: authenticity>>
 
