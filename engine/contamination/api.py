@@ -1,0 +1,149 @@
+"""Public entry point: two text columns (+ ids) -> one row per training text, and a summary.
+
+The eval side is indexed once; the training side is streamed in batches of
+`config.batch_size` texts, so memory stays bounded by the batch, not the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from engine.contamination.charsim import char_scores, pair_char_jaccard
+from engine.contamination.config import HIT_NGRAM, ContaminationConfig, Rule
+from engine.contamination.hashing import ngram_hashes
+from engine.contamination.index import EvalIndex, build_eval_index, prepare_batch, token_sets
+from engine.contamination.join import set_sizes
+from engine.contamination.rules import containment_flags, flags, jaccard_flags
+from engine.contamination.scores import any_hit, token_scores
+
+TextColumn = pl.Series | pa.Array | pa.ChunkedArray | list[str | None]
+
+RESULT_COLUMNS = (
+    "train_index", "train_id", "best_eval_index", "best_eval_id", "token_jaccard", "char_jaccard",
+    "shared_ngrams", "containment", "any_13gram_hit", "flag_jaccard", "flag_containment", "flagged",
+)
+
+
+@dataclass(frozen=True)
+class ContaminationResult:
+    rows: pl.DataFrame  # one row per training text, RESULT_COLUMNS
+    summary: dict[str, Any]
+
+    def flagged(self) -> pl.DataFrame:
+        return self.rows.filter(pl.col("flagged"))
+
+
+def _series(col: TextColumn | None, name: str) -> pl.Series | None:
+    if col is None:
+        return None
+    if isinstance(col, pl.Series):
+        return col.rename(name)
+    if isinstance(col, (pa.Array, pa.ChunkedArray)):
+        return pl.Series(name, col)
+    return pl.Series(name, col, dtype=pl.String)
+
+
+def score_batch(texts: pl.Series, index: EvalIndex, cfg: ContaminationConfig) -> pl.DataFrame:
+    """Scores for one batch of training texts (row order kept; `train_index` is batch-local)."""
+    batch = prepare_batch(texts)
+    n = batch.n_rows
+    tok = token_sets(batch, cfg.ngram)
+    ts = token_scores(tok, set_sizes(tok, n), index)
+    hit_rows, hit_hashes = ngram_hashes(batch.token_counts, batch.token_values, HIT_NGRAM)
+    hits = any_hit(pl.DataFrame({"r": hit_rows, "g": hit_hashes}), index, n)
+
+    t_char = np.full(n, 0.0 if cfg.exact_char_scores else cfg.char_threshold)
+    cj, cb = char_scores(batch, index, t_char)
+    jflag = jaccard_flags(ts.jaccard, cj, cfg)
+    cflag = containment_flags(ts.containment, cfg)
+    flagged = flags(jflag, cflag, cfg.rule)
+
+    # Flagged rows must report their exact best char Jaccard even below char_threshold: the
+    # pair with the best token partner gives a lower bound, and a second prefix-filtered pass
+    # at that bound finds the maximum.
+    need = np.flatnonzero(flagged & np.isnan(cj))
+    if need.size:
+        partner = ts.best_b[need]
+        lb = np.zeros(need.size)
+        has = partner >= 0
+        lb[has] = pair_char_jaccard(batch, index, need[has], partner[has])
+        t2 = np.full(n, 2.0)
+        t2[need] = lb
+        cj2, cb2 = char_scores(batch, index, t2, rows=need)
+        cj[need], cb[need] = cj2[need], cb2[need]
+
+    best_b = np.where(ts.best_b >= 0, ts.best_b, cb)
+    return pl.DataFrame({
+        "train_index": np.arange(n, dtype=np.int64),
+        "best_eval_index": best_b,
+        "token_jaccard": ts.jaccard,
+        "char_jaccard": pl.Series(cj).fill_nan(None),
+        "shared_ngrams": ts.shared,
+        "containment": ts.containment,
+        "any_13gram_hit": hits,
+        "flag_jaccard": jflag,
+        "flag_containment": cflag,
+        "flagged": flagged,
+    })
+
+
+def detect_contamination(
+    train_texts: TextColumn,
+    eval_texts: TextColumn,
+    *,
+    train_ids: TextColumn | None = None,
+    eval_ids: TextColumn | None = None,
+    config: ContaminationConfig | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ContaminationResult:
+    """Score every training text against the eval set (SPEC §6). Null texts count as empty."""
+    cfg = config or ContaminationConfig()
+    train = _series(train_texts, "text")
+    evals = _series(eval_texts, "text")
+    assert train is not None and evals is not None
+    index = build_eval_index(evals, cfg.ngram)
+    parts = []
+    for start in range(0, len(train), cfg.batch_size):
+        chunk = train.slice(start, cfg.batch_size)
+        part = score_batch(chunk, index, cfg).with_columns(pl.col("train_index") + start)
+        parts.append(part)
+        if progress is not None:
+            progress(len(chunk))
+    rows = pl.concat(parts) if parts else score_batch(pl.Series("text", [], dtype=pl.String), index, cfg)
+
+    tid = _series(train_ids, "train_id")
+    eid = _series(eval_ids, "eval_id")
+    tid = tid.cast(pl.String) if tid is not None else rows["train_index"].cast(pl.String)
+    eid_values = eid.cast(pl.String) if eid is not None else pl.Series("eval_id", np.arange(len(evals))).cast(pl.String)
+    best = rows["best_eval_index"]
+    best_id = eid_values.gather(best.clip(lower_bound=0)) if len(eid_values) else pl.Series([None] * len(best), dtype=pl.String)
+    rows = rows.with_columns(
+        tid.alias("train_id"),
+        pl.when(best >= 0).then(best_id).otherwise(None).alias("best_eval_id"),
+        pl.when(best >= 0).then(best).otherwise(None).alias("best_eval_index"),
+    ).select(RESULT_COLUMNS)
+    n_train = rows.height
+    n_flagged = int(rows["flagged"].sum())
+    summary = {
+        "n_training": n_train,
+        "n_eval": len(evals),
+        "n_flagged": n_flagged,
+        "flag_rate": n_flagged / n_train if n_train else 0.0,
+        "n_flagged_jaccard": int(rows["flag_jaccard"].sum()),
+        "n_flagged_containment": int(rows["flag_containment"].sum()),
+        "n_any_13gram_hit": int(rows["any_13gram_hit"].sum()),
+        "n_empty_training": int((train.fill_null("").str.len_chars() == 0).sum()),
+        "n_empty_eval": int((evals.fill_null("").str.len_chars() == 0).sum()),
+        "threshold": cfg.threshold,
+        "char_threshold": cfg.char_threshold,
+        "containment_threshold": cfg.containment_threshold,
+        "rule": Rule(cfg.rule).value,
+        "ngram": cfg.ngram,
+    }
+    return ContaminationResult(rows=rows, summary=summary)
