@@ -660,15 +660,18 @@ def _auth_render_verify(result: Any, summary: dict[str, Any], show: int) -> None
     if failing.height:
         table = Table("source:line", "run_id", "authenticity", "chain", "reason", title=f"{failing.height} failing")
         for row in failing.head(show).iter_rows(named=True):
-            reason = row["authenticity_reason"] if row["authenticity"] != "dsse-valid" else None
+            reasons = [row["authenticity_reason"] or ("not signed" if row["authenticity"] == "unsigned" else None),
+                       row["chain_reason"] if row["chain"] != "intact" else None]
             table.add_row(f"{row['source']}:{row['line']}", str(row["run_id"]), row["authenticity"], row["chain"],
-                          reason or row["chain_reason"] or "")
+                          "; ".join(r for r in reasons if r))
         con.print(table)
     for r in result.receipts:
         mark = "[green]ok[/]" if r["ok"] else "[red]FAIL[/]"
         con.print(f"receipt {r['run_id']} ({r['source']}): {mark} digest {r['digest']}, {r['authenticity']}"
                   + (f" - {r['reason']}" if r["reason"] else ""))
-    con.print("[green]verified[/]" if summary["ok"] else f"[red]{summary['failing']} failing record(s)[/]")
+    bad_receipts = summary["receipts"]["total"] - summary["receipts"]["ok"]
+    con.print("[green]verified[/]" if summary["ok"] else
+              f"[red]{summary['failing']} failing record(s), {bad_receipts} failing receipt(s)[/]")
 
 
 @app.command("sign")

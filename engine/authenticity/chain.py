@@ -1,0 +1,108 @@
+"""Hash-chain verdicts over runs (`prev_record_hash`), as the AEP conformance corpus defines them.
+
+Records are grouped by `run_id` in input order. Record k > 0 of a run links to its predecessor when
+its `prev_record_hash` equals the SHA-256 of the predecessor's canonical body (record without
+`dsse_envelope` / `signature`). Per run:
+
+- `broken`      some present link does not match its predecessor (tamper, reorder or a missing record);
+- `orphaned`    the first record claims a predecessor the input does not contain;
+- `not-present` no record carries a link (vacuous: never tamper evidence, never `intact`);
+- `partial`     every present link matches, but some records after the first carry none;
+- `intact`      every record after the first links to its predecessor, the first links to nothing.
+
+The verdict and its reason are reported on every record of the run. Hashing needs per-record Python
+(canonical JSON), so only runs that carry at least one link are hashed.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from engine.authenticity.canonical import loads, record_hash
+
+NOT_PRESENT, INTACT, PARTIAL, ORPHANED, BROKEN = "not-present", "intact", "partial", "orphaned", "broken"
+
+
+def _hash_or_none(raw: str) -> str | None:
+    try:
+        rec = loads(raw)
+    except ValueError:
+        return None
+    return record_hash(rec) if isinstance(rec, dict) else None
+
+
+def chain_verdicts(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` has `raw` (and optionally `source`, `line`) in input order.
+
+    Returns the same rows with `chain` and `chain_reason`.
+    """
+    n = frame.height
+    src = frame["source"] if "source" in frame.columns else pl.Series("source", [""] * n, dtype=pl.String)
+    line = frame["line"] if "line" in frame.columns else pl.Series("line", range(1, n + 1), dtype=pl.Int64)
+    df = pl.DataFrame({
+        "_i": pl.Series(range(n), dtype=pl.Int64),
+        "_src": src.cast(pl.String),
+        "_line": line.cast(pl.Int64),
+        "_run": frame["raw"].str.json_path_match("$.run_id"),
+        "_prev": frame["raw"].str.json_path_match("$.prev_record_hash").str.to_lowercase(),
+        "_raw": frame["raw"],
+    })
+    linked_run = pl.col("_prev").is_not_null().any().over("_run")
+    need = df.select((linked_run & pl.col("_run").is_not_null()).alias("m"))["m"]
+    idx = need.arg_true()
+    hashes: list[str | None] = [None] * n
+    if len(idx):
+        raws = df["_raw"].gather(idx).to_list()
+        for j, h in zip(idx.to_list(), (_hash_or_none(r) for r in raws), strict=True):
+            hashes[j] = h
+    df = df.with_columns(pl.Series("_hash", hashes, dtype=pl.String)).drop("_raw")
+
+    pos = pl.int_range(pl.len()).over("_run")
+    pred = pl.col("_hash").shift(1).over("_run")
+    df = df.with_columns(_pos=pos, _pred=pred)
+    link = pl.col("_prev").is_not_null()
+    df = df.with_columns(
+        _orphan=(pl.col("_pos") == 0) & link,
+        _missing=(pl.col("_pos") > 0) & ~link,
+        _bad=(pl.col("_pos") > 0) & link & (pl.col("_pred").is_null() | (pl.col("_prev") != pl.col("_pred"))),
+    )
+    where = pl.col("_src") + pl.lit(":") + pl.col("_line").cast(pl.String)
+    per_run = df.filter(pl.col("_run").is_not_null()).group_by("_run").agg(
+        _n=pl.len(),
+        _links=link.sum(),
+        _n_missing=pl.col("_missing").sum(),
+        _any_bad=pl.col("_bad").any(),
+        _orph=pl.col("_orphan").any(),
+        _bad_pos=pl.col("_pos").filter(pl.col("_bad")).first(),
+        _bad_at=where.filter(pl.col("_bad")).first(),
+        _miss_at=where.filter(pl.col("_missing")).first(),
+        _first_at=where.first(),
+    )
+    verdict = (
+        pl.when(pl.col("_any_bad")).then(pl.lit(BROKEN))
+        .when(pl.col("_orph")).then(pl.lit(ORPHANED))
+        .when(pl.col("_links") == 0).then(pl.lit(NOT_PRESENT))
+        .when(pl.col("_n_missing") > 0).then(pl.lit(PARTIAL))
+        .otherwise(pl.lit(INTACT))
+    )
+    reason = (
+        pl.when(pl.col("_any_bad")).then(
+            pl.format("record {} of {} ({}) links to a hash that is not its predecessor's",
+                      pl.col("_bad_pos") + 1, pl.col("_n"), pl.col("_bad_at")))
+        .when(pl.col("_orph")).then(
+            pl.format("first record ({}) links to a predecessor that is not in the input", pl.col("_first_at")))
+        .when(pl.col("_links") == 0).then(
+            pl.format("none of the {} records carries prev_record_hash", pl.col("_n")))
+        .when(pl.col("_n_missing") > 0).then(
+            pl.format("{} of {} links absent (first at {})", pl.col("_n_missing"), pl.col("_n") - 1,
+                      pl.col("_miss_at")))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    per_run = per_run.select("_run", chain=verdict, chain_reason=reason)
+    out = df.select("_i", "_run").join(per_run, on="_run", how="left").sort("_i")
+    out = out.with_columns(
+        chain=pl.when(pl.col("_run").is_null()).then(pl.lit(NOT_PRESENT)).otherwise(pl.col("chain")),
+        chain_reason=pl.when(pl.col("_run").is_null()).then(pl.lit("record has no run_id"))
+        .otherwise(pl.col("chain_reason")),
+    )
+    return out.select("chain", "chain_reason")

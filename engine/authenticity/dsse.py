@@ -1,0 +1,176 @@
+"""DSSE verification and signing of AEP records (profile `aep-dsse-ed25519-decoded-body-v1`).
+
+A record is signed by its `dsse_envelope`: Ed25519 over PAE(payloadType, payload) where payload is
+the base64-DEcoded in-toto Statement v1 (the base64 is transport only). The Statement binds the
+record: `subject[0].name == "urn:wasmagent:run:<run_id>"`, `subject[0].digest.sha256` is the SHA-256
+of the canonical record body (the record without `dsse_envelope` and `signature`) and the
+`predicate` equals that body. Exactly one signature. A `signature` block next to the envelope (the
+corpus emitters add one) must mirror the envelope's signature, so it cannot be swapped silently.
+
+Verdicts: `unsigned` | `dsse-valid` | `invalid` (+ reason); `legacy-valid` only with `--legacy`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from engine.authenticity.canonical import canonical_bytes, record_body
+from engine.authenticity.ed25519 import Verifiers
+from engine.authenticity.keys import KeyRing, decode_b64
+
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://wasmagent.dev/attestations/aep/v0.4"
+SUBJECT_PREFIX = "urn:wasmagent:run:"
+SIGNING_PROFILE = "aep-dsse-ed25519-decoded-body-v1"
+
+UNSIGNED, DSSE_VALID, INVALID, LEGACY_VALID = "unsigned", "dsse-valid", "invalid", "legacy-valid"
+
+Verdict = tuple[str, str | None]
+
+
+def pae(payload_type: str, body: bytes) -> bytes:
+    """DSSE v1 Pre-Authentication Encoding."""
+    t = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
+
+
+def _differing_fields(a: dict[str, Any], b: dict[str, Any]) -> str:
+    names = sorted(k for k in set(a) | set(b) if k not in a or k not in b or canonical_bytes(a[k]) != canonical_bytes(b[k]))
+    return ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+
+
+def check_statement(stmt: Any, body: dict[str, Any], *, predicate_type: str, subject_prefix: str,
+                    subject_id_field: str) -> str | None:
+    """Reason the Statement does not bind `body`, or None when it does."""
+    if not isinstance(stmt, dict):
+        return "payload is not a JSON object"
+    if stmt.get("_type") != STATEMENT_TYPE:
+        return f"statement _type is {stmt.get('_type')!r}, expected {STATEMENT_TYPE}"
+    if stmt.get("predicateType") != predicate_type:
+        return f"predicateType is {stmt.get('predicateType')!r}, expected {predicate_type}"
+    subjects = stmt.get("subject")
+    if not isinstance(subjects, list) or len(subjects) != 1 or not isinstance(subjects[0], dict):
+        return "statement must have exactly one subject"
+    subject = subjects[0]
+    name = subject.get("name")
+    if not isinstance(name, str) or not name:
+        return "subject name absent: the attestation is not bound to a run"
+    expected_name = subject_prefix + str(body.get(subject_id_field))
+    if name != expected_name:
+        return f"subject name {name!r} does not name this record ({expected_name!r})"
+    digest = subject.get("digest")
+    want = digest.get("sha256") if isinstance(digest, dict) else None
+    if not isinstance(want, str):
+        return "subject has no sha256 digest"
+    predicate = stmt.get("predicate")
+    if not isinstance(predicate, dict):
+        return "statement has no predicate object"
+    if predicate != body:
+        return f"record differs from the signed predicate in: {_differing_fields(predicate, body)}"
+    if hashlib.sha256(canonical_bytes(body)).hexdigest() != want.lower():
+        return "record digest does not match the signed subject digest"
+    return None
+
+
+def verify_envelope(env: Any, body: dict[str, Any], inline_sig: Any, keys: KeyRing, verifiers: Verifiers, *,
+                    predicate_type: str = PREDICATE_TYPE, subject_prefix: str = SUBJECT_PREFIX,
+                    subject_id_field: str = "run_id") -> Verdict:
+    """Verify one DSSE envelope against the record body it travels with."""
+    if not isinstance(env, dict):
+        return INVALID, "dsse_envelope is not an object"
+    ptype, payload, sigs = env.get("payloadType"), env.get("payload"), env.get("signatures")
+    if not isinstance(ptype, str) or not isinstance(payload, str) or not isinstance(sigs, list):
+        return INVALID, "dsse_envelope needs payloadType, payload and signatures"
+    if len(sigs) != 1:
+        return INVALID, f"exactly one signature required, found {len(sigs)}"
+    if ptype != PAYLOAD_TYPE:
+        return INVALID, f"payloadType is {ptype!r}, expected {PAYLOAD_TYPE}"
+    entry = sigs[0]
+    if not isinstance(entry, dict) or not isinstance(entry.get("keyid"), str) or not isinstance(entry.get("sig"), str):
+        return INVALID, "signature entry needs string keyid and sig"
+    keyid, sig_text = entry["keyid"], entry["sig"]
+    try:
+        body_bytes = decode_b64(payload)
+        sig = decode_b64(sig_text)
+    except ValueError:
+        return INVALID, "payload or signature is not base64"
+    if len(sig) != 64:
+        return INVALID, f"signature is {len(sig)} bytes, expected 64"
+    from engine.authenticity.canonical import loads
+
+    try:
+        stmt = loads(body_bytes)
+    except ValueError:
+        return INVALID, "payload is not JSON"
+    reason = check_statement(stmt, body, predicate_type=predicate_type, subject_prefix=subject_prefix,
+                             subject_id_field=subject_id_field)
+    if reason is not None:
+        return INVALID, reason
+    pub, why = keys.lookup(keyid)
+    if pub is None:
+        return INVALID, why
+    if not verifiers.verify(pub, sig, pae(ptype, body_bytes)):
+        return INVALID, f"signature does not verify under key {keyid!r}"
+    if inline_sig is not None and (
+        not isinstance(inline_sig, dict) or inline_sig.get("sig") != sig_text or inline_sig.get("key_id") != keyid
+    ):
+        # the emitters mirror the DSSE signature inline; a block that differs was swapped or edited
+        return INVALID, "inline signature block does not mirror the DSSE signature"
+    return DSSE_VALID, None
+
+
+def verify_record(record: Any, keys: KeyRing, verifiers: Verifiers, *, legacy: bool = False) -> Verdict:
+    """Authenticity verdict of one parsed record."""
+    if not isinstance(record, dict):
+        return INVALID, "record is not a JSON object"
+    env = record.get("dsse_envelope")
+    if env is None:
+        if "signature" in record and record["signature"] is not None:
+            if legacy:
+                from engine.authenticity.legacy import verify_inline
+
+                return verify_inline(record, keys, verifiers)
+            return UNSIGNED, "inline signature block not verified (legacy profile: pass --legacy)"
+        return UNSIGNED, None
+    return verify_envelope(env, record_body(record), record.get("signature"), keys, verifiers)
+
+
+def make_envelope(body: dict[str, Any], private_key: Any, key_id: str, *, predicate_type: str = PREDICATE_TYPE,
+                  subject_prefix: str = SUBJECT_PREFIX, subject_id_field: str = "run_id") -> dict[str, Any]:
+    """DSSE envelope binding `body` (already without signature carriers)."""
+    body_bytes = canonical_bytes(body)
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": subject_prefix + str(body.get(subject_id_field)),
+                     "digest": {"sha256": hashlib.sha256(body_bytes).hexdigest()}}],
+        "predicateType": predicate_type,
+        "predicate": body,
+    }
+    payload = canonical_bytes(statement)
+    sig = private_key.sign(pae(PAYLOAD_TYPE, payload))
+    return {
+        "payloadType": PAYLOAD_TYPE,
+        "payload": base64.b64encode(payload).decode("ascii"),
+        "signatures": [{"keyid": key_id, "sig": base64.b64encode(sig).decode("ascii")}],
+    }
+
+
+def verify_raw_batch(raws: list[str], keys: KeyRing, legacy: bool = False,
+                     backend: str | None = None) -> list[Verdict]:
+    """Verdicts for a batch of JSON texts (runs in worker processes too: no polars here)."""
+    from engine.authenticity.canonical import loads
+
+    verifiers = Verifiers(backend)
+    out: list[Verdict] = []
+    append = out.append
+    for raw in raws:
+        try:
+            rec = loads(raw)
+        except ValueError:
+            append((INVALID, "record is not valid JSON"))
+            continue
+        append(verify_record(rec, keys, verifiers, legacy=legacy))
+    return out
