@@ -184,3 +184,11 @@ def test_benchmark_harness_measures_a_child_process() -> None:
     assert failed.returncode == 3 and len(failed.walls) == 1
     assert set(run.BENCHMARKS) >= {"validate"}
     assert run.build_parser().parse_args(["validate", "--n", "10"]).n == 10
+
+
+@pytest.mark.parametrize("kind", ["aep", "rollout", "compliance"])
+def test_fast_encoder_matches_the_standard_one(kind: str) -> None:
+    recs = list(generate.records(kind, 300, 12))
+    standard = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    assert [generate._encode(r) for r in recs] == [standard.encode(r) for r in recs]
+    assert generate._encode({"n": 10**30}) == '{"n":1000000000000000000000000000000}'
