@@ -324,6 +324,9 @@ def mutate(record: Record, rng: random.Random) -> Record:
         _containers(rec, (), containers)
         if how == "duplicate_item":
             lists = [c for _, c in containers if isinstance(c, list) and c]
+            observed = rec.get("run_attribution_backing_observed")
+            if isinstance(observed, list) and observed and rng.random() < 0.5:
+                lists = [observed]  # the one uniqueItems array of the AEP schema
             if lists:
                 target = _pick(rng, lists)
                 target.insert(rng.randrange(len(target) + 1), copy.deepcopy(_pick(rng, target)))
