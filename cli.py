@@ -609,6 +609,8 @@ def _verify(
     legacy: Annotated[bool, typer.Option("--legacy", help="Also verify the original inline `signature` block.")] = False,
     require_signed: Annotated[bool, typer.Option(help="Fail on unsigned records too.")] = False,
     require_intact: Annotated[bool, typer.Option(help="Fail unless every run's chain is intact.")] = False,
+    chain_across_files: Annotated[bool, typer.Option(help="Follow a run_id's chain across files "
+                                                     "(default: a run is one run_id within one file).")] = False,
     jobs: Annotated[int | None, typer.Option(help="Worker processes for signature checks (default: cores).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write per-record verdicts here (.jsonl or .parquet).")] = None,
     summary_only: Annotated[bool, typer.Option(help="JSON: omit the per-record list.")] = False,
@@ -619,7 +621,7 @@ def _verify(
     from engine.authenticity.verify import VerifyOptions, verify_paths
 
     opts = VerifyOptions(keys_dir=keys, legacy=legacy, jobs=jobs, require_signed=require_signed,
-                         require_intact=require_intact)
+                         require_intact=require_intact, chain_across_files=chain_across_files)
     if fmt is OutputFormat.text:
         with stderr_console().status("verifying signatures and chains ..."):
             result = verify_paths([str(p) for p in paths], opts)
@@ -655,7 +657,8 @@ def _auth_render_verify(result: Any, summary: dict[str, Any], show: int) -> None
     con = stdout_console()
     con.print(f"[bold]{summary['records']}[/] records   authenticity: "
               + ", ".join(f"{k} {v}" for k, v in summary["authenticity"].items())
-              + "   chain: " + ", ".join(f"{k} {v}" for k, v in summary["chain"].items()))
+              + "   chain: " + ", ".join(f"{k} {v}" for k, v in summary["chain"].items())
+              + (f"   [red]unreadable lines {summary['quarantined']}[/]" if summary["quarantined"] else ""))
     failing = result.failing()
     if failing.height:
         table = Table("source:line", "run_id", "authenticity", "chain", "reason", title=f"{failing.height} failing")
@@ -671,7 +674,8 @@ def _auth_render_verify(result: Any, summary: dict[str, Any], show: int) -> None
                   + (f" - {r['reason']}" if r["reason"] else ""))
     bad_receipts = summary["receipts"]["total"] - summary["receipts"]["ok"]
     con.print("[green]verified[/]" if summary["ok"] else
-              f"[red]{summary['failing']} failing record(s), {bad_receipts} failing receipt(s)[/]")
+              f"[red]{summary['failing']} failing record(s), {bad_receipts} failing receipt(s), "
+              f"{summary['quarantined']} unreadable line(s)[/]")
 
 
 @app.command("sign")

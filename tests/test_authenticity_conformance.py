@@ -106,3 +106,37 @@ def test_historical_js_inline_signature_verifies_only_with_legacy():
     assert plain["authenticity"].to_list() == ["unsigned"]
     assert "--legacy" in plain["authenticity_reason"][0]
     assert authenticity_layer(records, ring, legacy=True)["authenticity"].to_list() == ["legacy-valid"]
+
+
+def _keys_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "keys"
+    d.mkdir()
+    for kid, rel in MANIFEST["verifying_keys"]["by_keyid"].items():
+        (d / f"{kid}.pub").write_text((CORPUS / rel).read_text())
+    return d
+
+
+def test_cli_verify_on_corpus(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    import cli
+
+    keys = _keys_dir(tmp_path)
+    runner = CliRunner()
+    good = [str(CORPUS / e["path"]) for e in TARGETS if e["authenticity"] == "dsse-valid"]
+    res = runner.invoke(cli.app, ["verify", *good, "--keys", str(keys), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert set(doc["summary"]["authenticity"]) == {"dsse-valid"}
+    assert {r["chain"] for r in doc["records"]} <= {"not-present", "intact"}
+    res = runner.invoke(cli.app, ["verify", str(CORPUS / "dsse"), str(CORPUS / "chain"), "--keys", str(keys),
+                                  "--format", "json"])
+    assert res.exit_code == 1
+    doc = json.loads(res.output)
+    assert doc["summary"]["chain"]["broken"] == 2 and doc["summary"]["authenticity"]["invalid"] == 7
+    res = runner.invoke(cli.app, ["verify", str(CORPUS / "chain/intact-3.jsonl"), "--require-intact"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli.app, ["verify", str(CORPUS / "chain/partial-last.jsonl"), "--require-intact"])
+    assert res.exit_code == 1

@@ -1,6 +1,6 @@
 """Hash-chain verdicts over runs (`prev_record_hash`), as the AEP conformance corpus defines them.
 
-Records are grouped by `run_id` in input order. Record k > 0 of a run links to its predecessor when
+Records are grouped by `run_id` (within a file unless asked to follow runs across files), in input order. Record k > 0 of a run links to its predecessor when
 its `prev_record_hash` equals the SHA-256 of the predecessor's canonical body (record without
 `dsse_envelope` / `signature`). Per run:
 
@@ -31,10 +31,12 @@ def _hash_or_none(raw: str) -> str | None:
     return record_hash(rec) if isinstance(rec, dict) else None
 
 
-def chain_verdicts(frame: pl.DataFrame) -> pl.DataFrame:
+def chain_verdicts(frame: pl.DataFrame, *, across_files: bool = False) -> pl.DataFrame:
     """`frame` has `raw` (and optionally `source`, `line`) in input order.
 
-    Returns the same rows with `chain` and `chain_reason`.
+    Returns the same rows with `chain` and `chain_reason`. A run is the records of one `run_id` in
+    one source file; `across_files=True` follows a run_id across files (in input order), for runs
+    that were split into several files.
     """
     n = frame.height
     src = frame["source"] if "source" in frame.columns else pl.Series("source", [""] * n, dtype=pl.String)
@@ -43,10 +45,13 @@ def chain_verdicts(frame: pl.DataFrame) -> pl.DataFrame:
         "_i": pl.Series(range(n), dtype=pl.Int64),
         "_src": src.cast(pl.String),
         "_line": line.cast(pl.Int64),
-        "_run": frame["raw"].str.json_path_match("$.run_id"),
+        "_run_id": frame["raw"].str.json_path_match("$.run_id"),
         "_prev": frame["raw"].str.json_path_match("$.prev_record_hash").str.to_lowercase(),
         "_raw": frame["raw"],
     })
+    run_key = pl.col("_run_id") if across_files else pl.concat_str([pl.col("_src"), pl.col("_run_id")],
+                                                                    separator="\x00")
+    df = df.with_columns(_run=run_key)
     linked_run = pl.col("_prev").is_not_null().any().over("_run")
     need = df.select((linked_run & pl.col("_run").is_not_null()).alias("m"))["m"]
     idx = need.arg_true()

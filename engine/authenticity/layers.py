@@ -69,22 +69,26 @@ def authenticity_layer(records: pl.DataFrame, keys: KeyRing | None, legacy: bool
     })
 
 
-def chain_layer(records: pl.DataFrame) -> pl.DataFrame:
-    """Columns `chain` (not-present | intact | partial | orphaned | broken) and `chain_reason`."""
+def chain_layer(records: pl.DataFrame, *, across_files: bool = False) -> pl.DataFrame:
+    """Columns `chain` (not-present | intact | partial | orphaned | broken) and `chain_reason`.
+
+    A run is one run_id within one source file; `across_files=True` follows run_ids across files.
+    """
     if records.height == 0:
         return pl.DataFrame(schema={"chain": pl.String, "chain_reason": pl.String})
-    return chain_verdicts(records)
+    return chain_verdicts(records, across_files=across_files)
 
 
 def verify_frame(records: pl.DataFrame, keys: KeyRing | None, *, legacy: bool = False,
-                 jobs: int | None = None) -> pl.DataFrame:
+                 jobs: int | None = None, across_files: bool = False) -> pl.DataFrame:
     """`engine verify`: source, line, run_id, authenticity(+reason), chain(+reason) per record."""
     if records.height == 0:
         return pl.DataFrame(schema={"source": pl.String, "line": pl.Int64, "run_id": pl.String,
                                     "authenticity": pl.String, "authenticity_reason": pl.String,
                                     "chain": pl.String, "chain_reason": pl.String})
     base = records.select("source", "line", pl.col("raw").str.json_path_match("$.run_id").alias("run_id"))
-    return pl.concat([base, authenticity_layer(records, keys, legacy, jobs=jobs), chain_layer(records)],
+    return pl.concat([base, authenticity_layer(records, keys, legacy, jobs=jobs),
+                      chain_layer(records, across_files=across_files)],
                      how="horizontal")
 
 

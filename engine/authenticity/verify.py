@@ -22,6 +22,7 @@ class VerifyOptions:
     jobs: int | None = None
     require_signed: bool = False
     require_intact: bool = False
+    chain_across_files: bool = False
 
 
 @dataclass
@@ -39,7 +40,9 @@ class VerifyResult:
         return self.verdicts.filter(cond)
 
     def ok(self) -> bool:
-        return self.failing().height == 0 and all(r["ok"] for r in self.receipts)
+        # a line that could not be read could not be verified either
+        unread = 0 if self.quarantine is None else self.quarantine.height
+        return self.failing().height == 0 and unread == 0 and all(r["ok"] for r in self.receipts)
 
     def summary(self) -> dict[str, Any]:
         s = summarize(self.verdicts)
@@ -78,5 +81,6 @@ def verify_paths(paths: Sequence[str], options: VerifyOptions) -> VerifyResult:
         flags = maybe_receipt.to_list()
         it = iter(is_rec)
         keep = pl.Series([not (f and next(it)) for f in flags])
-    verdicts = verify_frame(records.filter(keep), ring, legacy=options.legacy, jobs=options.jobs)
+    verdicts = verify_frame(records.filter(keep), ring, legacy=options.legacy, jobs=options.jobs,
+                            across_files=options.chain_across_files)
     return VerifyResult(verdicts=verdicts, receipts=receipts, quarantine=loaded.quarantine, options=options)
