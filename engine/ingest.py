@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 import polars as pl
 import xxhash
 
-from engine.io.records import QUARANTINE_SCHEMA, RECORD_SCHEMA, RecordBatch, iter_record_batches
+from engine.admission import OUTPUT_COLUMNS, admit_records, decode_evidence, score_frame
+from engine.io.records import QUARANTINE_SCHEMA, RECORD_SCHEMA, KindBatch, RecordBatch, iter_record_batches
 from engine.io.sources import SourceFile, expand_paths
-from engine.normalize import TABLE_SCHEMAS, normalize_records, record_key, table_kind
+from engine.normalize import TABLE_SCHEMAS, normalize_records, normalize_typed_aep, record_key, table_kind
+from engine.policy import AdmissionPolicy, load_policy
 from engine.store import DuckStore, LakeStore, open_store
 from engine.validate import verdicts_of_batch
 
@@ -26,12 +28,14 @@ ProgressFn = Callable[[int], None]  # bytes of input consumed since the last cal
 
 _DIGEST_CHUNK = 8 * 1024 * 1024
 _EXCERPT = 200
+ADMISSION_COLUMNS = list(OUTPUT_COLUMNS)
 
 
 @dataclass(frozen=True)
 class IngestOptions:
     replace: bool = False
     kind: str | None = None  # record kind of every input (default: detected per record)
+    policy: str | None = None  # admission policy file or shipped name (default policy when None)
     ingest_date: str | None = None  # YYYY-MM-DD partition of a lake (default: today, UTC)
 
 
@@ -86,20 +90,6 @@ def quarantine_rows(quarantine: pl.DataFrame, digest: str) -> pl.DataFrame:
     return q.select([pl.col(c).cast(t) for c, t in TABLE_SCHEMAS["quarantine"].items()])
 
 
-def batch_records(batch: RecordBatch) -> pl.DataFrame:
-    """The records of one reader batch as (source, line, kind, raw), typed and slow rows alike."""
-    frames = []
-    for part in batch.parts:
-        frames.append(part.typed.select(
-            pl.lit(batch.source).alias("source"), "line", pl.lit(part.kind).alias("kind"), "raw"))
-        if part.slow:
-            frames.append(pl.DataFrame(
-                {"source": [batch.source] * len(part.slow), "line": [n for n, _, _ in part.slow],
-                 "kind": [part.kind] * len(part.slow), "raw": [r for _, r, _ in part.slow]},
-                schema=RECORD_SCHEMA))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=RECORD_SCHEMA)
-
-
 def validation_rows(verdicts: pl.DataFrame, errors: pl.DataFrame, digest: str) -> pl.DataFrame:
     """Verdicts per record plus `error`: the first error of the record ("layer path: message")."""
     first = (
@@ -121,24 +111,84 @@ def invalid_quarantine(records: pl.DataFrame, validation: pl.DataFrame) -> pl.Da
     )
 
 
-def _write_batch(store: DuckStore | LakeStore, batch: RecordBatch, digest: str, rows: dict[str, int]) -> None:
-    verdicts, errors = verdicts_of_batch(batch)
-    records = _keyed(batch_records(batch), digest)
-    validation = validation_rows(verdicts, errors, digest)
-    reader_q = pl.DataFrame(
-        [(batch.source, n, ex, reason) for n, ex, reason in batch.quarantine],
-        schema=QUARANTINE_SCHEMA, orient="row",
+def admission_rows(typed: pl.DataFrame, slow: pl.DataFrame, structural: pl.DataFrame,
+                   policy: AdmissionPolicy) -> pl.DataFrame:
+    """Admission scores of a batch's AEP records, invalid ones included (they score `reject`).
+
+    `typed` rows were decoded by the reader with the contract's types and are scored from those
+    columns directly; `slow` rows (only Python's json could read them) go through admission's own
+    decoder. `structural` maps line → structural_valid.
+    """
+    frames = []
+    if typed.height:
+        frame = typed.join(structural, on="line", how="left").with_columns(pl.lit(False).alias("dpo_pair"))
+        mentions = frame.filter(pl.col("raw").str.contains('"_dpo_pair_id"', literal=True))
+        if mentions.height:  # an extra field the contract does not declare: decode it where it appears
+            flags = decode_evidence(mentions.select("raw")).get_column("dpo_pair")
+            frame = frame.update(mentions.select("line", flags), on="line")
+        scored = score_frame(frame, policy)
+        frames.append(scored.select("record_key", *ADMISSION_COLUMNS, "model_id"))
+    if slow.height:
+        scored = admit_records(slow.join(structural, on="line", how="left"), policy)
+        keys = slow.select("line", "record_key", pl.col("raw").str.json_path_match("$.model_id").alias("model_id"))
+        frames.append(scored.join(keys, on="line", how="left").select("record_key", *ADMISSION_COLUMNS, "model_id"))
+    return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def _slow_frame(source: str, part: KindBatch) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"source": [source] * len(part.slow), "line": [n for n, _, _ in part.slow],
+         "kind": [part.kind] * len(part.slow), "raw": [r for _, r, _ in part.slow]},
+        schema=RECORD_SCHEMA,
     )
-    quarantine = pl.concat([
-        quarantine_rows(reader_q, digest),
-        invalid_quarantine(records, validation).select(list(TABLE_SCHEMAS["quarantine"])),
-    ])
-    valid = records.join(validation.filter(pl.col("valid")).select("line"), on="line", how="semi")
-    tables = normalize_records(valid)
-    tables["quarantine"] = quarantine
-    tables["validation"] = validation
-    for table, frame in tables.items():
-        store.write(table, frame, table_kind(table) or "other")
+
+
+def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy) -> dict[str, pl.DataFrame]:
+    """Every store table's rows for one reader batch (one source): normalised valid records,
+    validation verdicts, admission scores and the quarantine."""
+    verdicts, errors = verdicts_of_batch(batch)
+    validation = validation_rows(verdicts, errors, digest)
+    valid_lines = validation.filter(pl.col("valid")).select("line")
+    structural = validation.select("line", (pl.col("structural") == "valid").alias("structural_valid"))
+    out: dict[str, list[pl.DataFrame]] = {}
+
+    def add(tables: dict[str, pl.DataFrame]) -> None:
+        for name, frame in tables.items():
+            if frame.height:
+                out.setdefault(name, []).append(frame)
+
+    all_records = []
+    for part in batch.parts:
+        slow = _keyed(_slow_frame(batch.source, part), digest)
+        if part.kind == "aep":
+            typed = _keyed(part.typed.with_columns(pl.lit(batch.source).alias("source")), digest)
+            add(normalize_typed_aep(typed.join(valid_lines, on="line", how="semi")))
+            add(normalize_records(slow.join(valid_lines, on="line", how="semi")))
+            add({"admission": admission_rows(typed, slow, structural, policy)})
+            typed_records = typed.select("record_key", "source", "line", pl.lit("aep").alias("kind"), "raw")
+        else:
+            typed_records = _keyed(part.typed.select(
+                pl.lit(batch.source).alias("source"), "line", pl.lit(part.kind).alias("kind"), "raw"), digest)
+            add(normalize_records(pl.concat([typed_records, slow]).join(valid_lines, on="line", how="semi")))
+        all_records.extend([typed_records, slow])
+    reader_q = pl.DataFrame(
+        [(batch.source, n, ex, reason) for n, ex, reason in batch.quarantine], schema=QUARANTINE_SCHEMA, orient="row",
+    )
+    records = pl.concat(all_records) if all_records else _keyed(pl.DataFrame(schema=RECORD_SCHEMA), digest)
+    add({
+        "quarantine": pl.concat([
+            quarantine_rows(reader_q, digest),
+            invalid_quarantine(records, validation).select(list(TABLE_SCHEMAS["quarantine"])),
+        ]),
+        "validation": validation,
+    })
+    return {name: pl.concat(frames, how="vertical_relaxed") for name, frames in out.items()}
+
+
+def _write_batch(store: DuckStore | LakeStore, batch: RecordBatch, digest: str, rows: dict[str, int],
+                 policy: AdmissionPolicy) -> None:
+    for table, frame in batch_tables(batch, digest, policy).items():
+        store.write(table, frame, table_kind(table) or ("aep" if table == "admission" else "other"))
         rows[table] = rows.get(table, 0) + frame.height
 
 
@@ -147,12 +197,13 @@ def _ingest_source(
     progress: ProgressFn | None, summary: IngestSummary, replacing: bool,
 ) -> SourceResult:
     rows: dict[str, int] = {}
+    policy = load_policy(options.policy)
     store.begin(digest)
     try:
         if replacing:
             store.drop_sources([src.path], [digest])
         for batch in iter_record_batches([src.path], kind=options.kind):
-            _write_batch(store, batch, digest, rows)
+            _write_batch(store, batch, digest, rows, policy)
             if progress is not None:
                 progress(batch.nbytes)
         stored = sum(rows.get(t, 0) for t in ("runs", "rollouts", "compliance", "eval_items", "other_records"))

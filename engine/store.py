@@ -22,6 +22,7 @@ import polars as pl
 from engine.errors import InputError
 from engine.normalize import TABLE_SCHEMAS
 from engine.paths import SQL_DIR, load_sql
+from engine.policy import DIMENSIONS
 
 StoreKind = Literal["duckdb", "lake"]
 
@@ -40,7 +41,9 @@ RESULT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     },
     "admission": {
         "record_key": pl.Int64(), "source": pl.String(), "line": pl.Int64(), "run_id": pl.String(),
-        "score": pl.Float64(), "category": pl.String(), "reasons": pl.List(pl.String()),
+        "trace_id": pl.String(), "schema_version": pl.String(), "structural_valid": pl.Boolean(),
+        "score": pl.Float64(), "category": pl.String(), "admitted": pl.Boolean(), "reasons": pl.List(pl.String()),
+        **{f"dim_{d}": pl.Float64() for d in DIMENSIONS}, "model_id": pl.String(),
     },
 }
 

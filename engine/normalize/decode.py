@@ -73,6 +73,7 @@ def decode(raw: pl.Series, spec: dict[str, Spec]) -> pl.DataFrame:
         return pl.DataFrame(schema={name: _polars_type(sub) for name, sub in spec.items()})
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.register("batch_raw", pl.DataFrame({"raw": raw}).to_arrow())
         structure = json.dumps(duckdb_structure(spec))
         table = con.sql(_DECODE_SQL, params={"structure": structure}).to_arrow_table()
