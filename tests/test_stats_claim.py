@@ -123,3 +123,22 @@ def test_case_study_logs_have_no_evidence() -> None:
     assert (r.naive.n, r.naive.b, r.naive.c) == (199, 27, 29)
     assert round(r.naive.p_value, 4) == 0.8939
     assert r.trunc_a.n_truncated == 6 and r.trunc_b.n_truncated == 6
+
+
+def test_significant_reversal_on_untruncated_items_is_confounded(tmp_path: Path) -> None:
+    # Naively A wins (B's wrong answers are truncated), but on clean items B is significantly better.
+    a = [(100, True, OK), (5, True, OK), (20, False, WRONG), (45, True, OK), (30, False, WRONG)]
+    b = [(100, True, OK), (5, False, WRONG), (20, True, OK), (45, False, LONG), (30, False, WRONG)]
+    r = _audit(*write_logs(tmp_path, a, b), max_new_tokens=CAP)
+    assert r.naive.delta > 0 and r.naive.p_value < 0.05
+    assert r.untruncated.delta < 0 and r.untruncated.p_value < 0.05
+    assert r.verdict == "confounded-by-truncation"
+    assert "other way" in r.findings[-1].message
+
+
+def test_generator_eval_pair_is_flagged(tmp_path: Path) -> None:
+    """The benchmark generator's eval pair (baseline truncated far more often) is the trap too."""
+    generate = pytest.importorskip("benchmarks.generate")
+    pa, pb = generate.write_eval_pair(tmp_path, 200, 1)
+    r = audit_claim(read_eval_log(pb), read_eval_log(pa), AuditConfig(paired=PairedConfig(bootstrap=200)))
+    assert r.verdict == "confounded-by-truncation"

@@ -3,9 +3,11 @@
 Verdicts, decided in this order (alpha = the significance level, 0.05 by default):
 - `insufficient-pairs`: fewer than `min_pairs` items are scored in both logs.
 - `confounded-by-truncation`: the naive paired test and the test on items truncated in neither
-  arm disagree, and truncation is lopsided: when the naive test is significant, the losing arm
-  has more truncated wrong answers (or the McNemar test on the truncation flags is significant);
-  when only the untruncated test is significant, the truncation test must be significant.
+  arm disagree, and truncation is lopsided. When the naive test is significant, "agree" means the
+  untruncated test is significant in the same direction (a significant reversal is a
+  disagreement), and lopsided means the losing arm has more truncated wrong answers or the McNemar
+  test on the truncation flags is significant. When only the untruncated test is significant,
+  the truncation test must be significant.
 - `significant`: the naive exact McNemar p < alpha (and the above does not apply).
 - `no-evidence-of-improvement`: otherwise.
 Every finding carries the numbers it rests on, so the verdict can be checked by hand.
@@ -154,19 +156,23 @@ def _judge(pairing: Pairing, naive: PairedResult, untrunc: PairedResult, trunc_a
             {"token_count_mode": mode}))
 
     naive_sig, clean_sig = naive.p_value < alpha, untrunc.p_value < alpha
+    same_direction = (naive.delta > 0 and untrunc.delta > 0) or (naive.delta < 0 and untrunc.delta < 0)
+    clean_agrees = clean_sig and same_direction
     loser_more = (naive.delta > 0 and n_tb > n_ta) or (naive.delta < 0 and n_ta > n_tb)
     trunc_sig = trunc_p < alpha
     verdict: Verdict
     if naive.n < cfg.min_pairs:
         verdict = "insufficient-pairs"
         why = f"only {naive.n} paired items (< {cfg.min_pairs} required); no conclusion either way."
-    elif naive_sig and not clean_sig and (loser_more or trunc_sig):
+    elif naive_sig and not clean_agrees and (loser_more or trunc_sig):
         verdict = "confounded-by-truncation"
         loser = "B" if naive.delta > 0 else "A"
-        why = (f"the difference is significant only because of truncated answers: p={_p(naive.p_value)} on all "
-               f"{naive.n} items but p={_p(untrunc.p_value)} on the {untrunc.n} untruncated ones, and the losing "
-               f"arm {loser} has more truncated wrong answers ({max(n_ta, n_tb) if loser_more else min(n_ta, n_tb)} "
-               f"vs {min(n_ta, n_tb) if loser_more else max(n_ta, n_tb)}; truncation p={_p(trunc_p)}).")
+        flip = " and points the other way" if clean_sig and not same_direction else ""
+        why = (f"the difference is significant only because of truncated answers: delta {naive.delta:+.1%} with "
+               f"p={_p(naive.p_value)} on all {naive.n} items, but delta {untrunc.delta:+.1%} with "
+               f"p={_p(untrunc.p_value)} on the {untrunc.n} untruncated ones{flip}; truncated wrong answers: "
+               f"losing arm {loser} {n_tb if loser == 'B' else n_ta}, other arm {n_ta if loser == 'B' else n_tb} "
+               f"(truncation p={_p(trunc_p)}).")
     elif not naive_sig and clean_sig and trunc_sig:
         verdict = "confounded-by-truncation"
         why = (f"no significant difference overall (p={_p(naive.p_value)}), but one appears on the "
@@ -175,9 +181,11 @@ def _judge(pairing: Pairing, naive: PairedResult, untrunc: PairedResult, trunc_a
     elif naive_sig:
         verdict = "significant"
         better = "A" if naive.delta > 0 else "B"
-        why = (f"{better} is better by {abs(naive.delta):.1%} (p={_p(naive.p_value)} < {alpha}), and the "
-               f"difference holds on untruncated items (p={_p(untrunc.p_value)})"
-               + ("." if clean_sig else ", or truncation does not favour either arm."))
+        why = (f"{better} is better by {abs(naive.delta):.1%} (p={_p(naive.p_value)} < {alpha}); "
+               + (f"the difference holds on the {untrunc.n} untruncated items (p={_p(untrunc.p_value)})."
+                  if clean_agrees else
+                  f"on the {untrunc.n} untruncated items p={_p(untrunc.p_value)}, but truncation does not favour "
+                  f"the better arm (truncated wrong answers A {n_ta}, B {n_tb}; truncation p={_p(trunc_p)})."))
     else:
         verdict = "no-evidence-of-improvement"
         why = (f"p={_p(naive.p_value)} >= {alpha}: the {naive.b} vs {naive.c} discordant items are what chance "
