@@ -24,9 +24,14 @@ CACHE_DIR = BENCH_DIR / ".cache"
 
 @dataclass(frozen=True)
 class Measurement:
-    """Median wall time and maximum peak RSS over `len(walls)` runs of one command."""
+    """Median wall and CPU time and maximum peak RSS over `len(walls)` runs of one command.
+
+    CPU seconds (user + system, all threads) are reported beside wall time because the
+    benchmark machine is shared: wall time grows with other people's load, CPU time much less.
+    """
 
     walls: list[float]
+    cpus: list[float]
     peak_rss_bytes: int
     returncode: int
     stdout: str
@@ -35,6 +40,10 @@ class Measurement:
     @property
     def wall_s(self) -> float:
         return statistics.median(self.walls)
+
+    @property
+    def cpu_s(self) -> float:
+        return statistics.median(self.cpus)
 
     @property
     def ok(self) -> bool:
@@ -46,8 +55,8 @@ def _maxrss_bytes(ru_maxrss: int) -> int:
     return ru_maxrss if sys.platform == "darwin" else ru_maxrss * 1024
 
 
-def run_once(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, int, int, str, str]:
-    """(wall seconds, peak RSS bytes, exit code, stdout, stderr) of one run of `cmd`."""
+def run_once(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, float, int, int, str, str]:
+    """(wall seconds, CPU seconds, peak RSS bytes, exit code, stdout, stderr) of one run of `cmd`."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT,
@@ -57,22 +66,24 @@ def run_once(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[floa
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return (wall, _maxrss_bytes(usage.ru_maxrss), proc.returncode,
+        return (wall, usage.ru_utime + usage.ru_stime, _maxrss_bytes(usage.ru_maxrss), proc.returncode,
                 out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
 
 
 def measure(cmd: list[str], *, repeat: int = 1, env: dict[str, str] | None = None) -> Measurement:
     """Run `cmd` `repeat` times (stopping at the first failure)."""
     walls: list[float] = []
+    cpus: list[float] = []
     peak = 0
     rc, stdout, stderr = 0, "", ""
     for _ in range(max(1, repeat)):
-        wall, rss, rc, stdout, stderr = run_once(cmd, env=env)
+        wall, cpu, rss, rc, stdout, stderr = run_once(cmd, env=env)
         walls.append(wall)
+        cpus.append(cpu)
         peak = max(peak, rss)
         if rc != 0:
             break
-    return Measurement(walls, peak, rc, stdout, stderr)
+    return Measurement(walls, cpus, peak, rc, stdout, stderr)
 
 
 def engine_cmd(*args: str) -> list[str]:
@@ -125,6 +136,7 @@ class Row:
     input_bytes: int
     wall_s: float | None
     peak_rss_bytes: int | None
+    cpu_s: float | None = None
     ratio: float | None = None
     note: str = ""
     ok: bool = True
@@ -136,7 +148,8 @@ class Row:
 
     def as_dict(self) -> dict[str, Any]:
         return {"benchmark": self.benchmark, "variant": self.variant, "records": self.records,
-                "input_bytes": self.input_bytes, "wall_s": self.wall_s, "records_per_s": self.records_per_s,
+                "input_bytes": self.input_bytes, "wall_s": self.wall_s, "cpu_s": self.cpu_s,
+                "records_per_s": self.records_per_s,
                 "peak_rss_bytes": self.peak_rss_bytes, "ratio": self.ratio, "note": self.note, "ok": self.ok,
                 **self.extra}
 
@@ -147,7 +160,7 @@ def row_from(benchmark: str, variant: str, m: Measurement, *, records: int, inpu
         tail = (m.stderr.strip().splitlines() or ["(no stderr)"])[-1][:160]
         return Row(benchmark, variant, records, input_bytes, None, m.peak_rss_bytes,
                    note=f"FAILED rc={m.returncode}: {tail}", ok=False)
-    return Row(benchmark, variant, records, input_bytes, m.wall_s, m.peak_rss_bytes, note=note,
+    return Row(benchmark, variant, records, input_bytes, m.wall_s, m.peak_rss_bytes, m.cpu_s, note=note,
                extra={"walls": [round(w, 4) for w in m.walls]})
 
 

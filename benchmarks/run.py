@@ -26,6 +26,8 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 # name -> module; adding a benchmark is one line here plus its module
 BENCHMARKS: dict[str, str] = {
     "validate": "benchmarks.bench_validate",
+    "ingest": "benchmarks.bench_ingest",
+    "verify": "benchmarks.bench_verify",
 }
 
 
@@ -51,6 +53,7 @@ def _cells(row: dict[str, Any]) -> list[str]:
         f"{row['records']:,}",
         _size(row.get("input_bytes")),
         "-" if wall is None else f"{wall:,.2f}",
+        "-" if row.get("cpu_s") is None else f"{row['cpu_s']:,.2f}",
         "-" if rate is None else f"{rate:,.0f}",
         _size(row.get("peak_rss_bytes")),
         "-" if ratio is None else f"{ratio:,.2f}x",
@@ -58,7 +61,7 @@ def _cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-HEADERS = ["benchmark", "variant", "records", "input", "wall s (median)", "records/s", "peak RSS",
+HEADERS = ["benchmark", "variant", "records", "input", "wall s (median)", "cpu s", "records/s", "peak RSS",
            "wall vs main", "note"]
 
 
