@@ -106,6 +106,59 @@ app.command("validate")(_validate)
 app.command("validate-aep", help="Alias of `engine validate`.")(_validate)
 
 
+# ----------------------------------------------------------------------------------------------
+# admission: admit, gate, trust-score, verifier-audit
+# ----------------------------------------------------------------------------------------------
+
+
+class AdmitOutFormat(StrEnum):
+    parquet = "parquet"
+    jsonl = "jsonl"
+
+
+def _policy_or_default(policy: str | None, min_score: float | None) -> Any:
+    from engine.errors import UsageError
+    from engine.policy import load_policy
+
+    if min_score is not None and not 0.0 <= min_score <= 1.0:
+        raise UsageError(f"--min-score must be between 0 and 1, got {min_score}")
+    return load_policy(policy).with_min_score(min_score)
+
+
+@app.command("admit")
+def _admit(
+    paths: Annotated[list[Path], typer.Argument(help="AEP files, directories or globs (.jsonl, .json, .gz, .zst, .parquet).")],
+    policy: Annotated[str | None, typer.Option("--policy", help="Policy TOML (full or partial, laid over the default) or a shipped name: default, strict.")] = None,
+    min_score: Annotated[float | None, typer.Option("--min-score", help="Admitted records must score at least this; train_* records below it become audit_only (default: the policy's thresholds.min_score).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write admitted / audit_only / rejected partitions into this directory.")] = None,
+    out_format: Annotated[AdmitOutFormat, typer.Option("--out-format", help="Partition file format.")] = AdmitOutFormat.parquet,
+    kind: Annotated[str | None, typer.Option(help="Treat every record as this kind (default: detect; non-AEP records are skipped).")] = None,
+    top: Annotated[int, typer.Option(help="Text mode: how many per-record rows to show.")] = 20,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Score AEP evidence with the Evidence Admission Score and route it to training categories.
+
+    Six weighted dimensions (schema validity, evidence completeness, policy compliance, verifier
+    strength, provenance, contamination risk) plus a recording-mode bonus, capped at 1; categories
+    train_sft / train_dpo / train_repair / train_router / audit_only / reject. Records failing
+    structural validation are rejected with reason `schema_invalid`.
+    """
+    from engine.admission_render import render_admit_text
+    from engine.admission_run import admit_paths
+
+    chosen = _policy_or_default(policy, min_score)
+    if fmt is OutputFormat.text:
+        with stderr_console().status("admission") as status:
+            result = admit_paths([str(p) for p in paths], chosen, out_dir=out, out_format=out_format.value,
+                                 kind=kind, step=lambda msg: status.update(msg))
+    else:
+        result = admit_paths([str(p) for p in paths], chosen, out_dir=out, out_format=out_format.value, kind=kind)
+    if fmt is OutputFormat.json:
+        emit_json(result.summary)
+    else:
+        render_admit_text(result, stdout_console(), top=top)
+
+
 # <<commands: admission>>
 
 class SqlFormat(StrEnum):
