@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, str] = {
     "validate": "benchmarks.bench_validate",
     "ingest": "benchmarks.bench_ingest",
     "verify": "benchmarks.bench_verify",
+    "paired": "benchmarks.bench_paired",
 }
 
 
