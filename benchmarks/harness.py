@@ -55,8 +55,18 @@ def _maxrss_bytes(ru_maxrss: int) -> int:
     return ru_maxrss if sys.platform == "darwin" else ru_maxrss * 1024
 
 
-def run_once(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, float, int, int, str, str]:
-    """(wall seconds, CPU seconds, peak RSS bytes, exit code, stdout, stderr) of one run of `cmd`."""
+@dataclass(frozen=True)
+class ChildRun:
+    wall_s: float
+    cpu_s: float  # user + system seconds of the child and all its threads
+    peak_rss_bytes: int
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_child(cmd: list[str], *, env: dict[str, str] | None = None) -> ChildRun:
+    """Run `cmd` once in a child process and return its own time, CPU and peak RSS."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT,
@@ -66,8 +76,14 @@ def run_once(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[floa
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return (wall, usage.ru_utime + usage.ru_stime, _maxrss_bytes(usage.ru_maxrss), proc.returncode,
-                out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+        return ChildRun(wall, usage.ru_utime + usage.ru_stime, _maxrss_bytes(usage.ru_maxrss), proc.returncode,
+                        out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+
+
+def run_once(cmd: list[str], *, env: dict[str, str] | None = None) -> tuple[float, int, int, str, str]:
+    """(wall seconds, peak RSS bytes, exit code, stdout, stderr) of one run of `cmd`."""
+    r = run_child(cmd, env=env)
+    return r.wall_s, r.peak_rss_bytes, r.returncode, r.stdout, r.stderr
 
 
 def measure(cmd: list[str], *, repeat: int = 1, env: dict[str, str] | None = None) -> Measurement:
@@ -77,10 +93,11 @@ def measure(cmd: list[str], *, repeat: int = 1, env: dict[str, str] | None = Non
     peak = 0
     rc, stdout, stderr = 0, "", ""
     for _ in range(max(1, repeat)):
-        wall, cpu, rss, rc, stdout, stderr = run_once(cmd, env=env)
-        walls.append(wall)
-        cpus.append(cpu)
-        peak = max(peak, rss)
+        r = run_child(cmd, env=env)
+        walls.append(r.wall_s)
+        cpus.append(r.cpu_s)
+        peak = max(peak, r.peak_rss_bytes)
+        rc, stdout, stderr = r.returncode, r.stdout, r.stderr
         if rc != 0:
             break
     return Measurement(walls, cpus, peak, rc, stdout, stderr)
