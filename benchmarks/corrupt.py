@@ -1,7 +1,8 @@
 """Ways to damage records: targeted breakers that are always invalid, and random `mutate()`.
 
-`break_structure(kind, record, rng)` returns a copy that the canonical JSON Schema rejects
-(used for the realistic invalid sprinkling of generated files). `break_semantics` returns a copy
+`break_structure(kind, record, rng)` returns a copy that the canonical JSON Schema rejects and
+so does the project's own contract in schemas/ (which makes fields with pydantic defaults
+optional and has no minimums), so labels stay ground truth for both. `break_semantics` returns a copy
 that the schema still accepts but that violates a derived invariant of SPEC §4 (AEP only).
 `mutate(record, rng)` applies one random structural mutation anywhere in the record; it may or
 may not make the record invalid, which is what a differential test against jsonschema wants.
@@ -120,15 +121,14 @@ BREAKERS: dict[str, list[Callable[[Record, random.Random], bool]]] = {
         _set("objective_score", 0.5, "1", 2, True),
         _del("task"),
         _del("final_answer"),
-        _del("tool_call_sequence"),
         _del("branch_index"),
-        _set("branch_index", -1, "0", 1.5),
+        _set("branch_index", "0", 1.5),
         _set("objective_status", "passed", "PASS", "error"),
         _set("temperature", "0.7", None),
-        _set("task", "", None),
-        _set("rollout_id", "", 17),
+        _set("task", None, ["fix the bug"]),
+        _set("rollout_id", 17, None),
         _set("build_result", "pass", ["pass"]),
-        _set("rank", -1, "1"),
+        _set("rank", "1", 1.5),
         _tool_calls_object,
         _tool_calls_string_item,
     ],
@@ -136,16 +136,14 @@ BREAKERS: dict[str, list[Callable[[Record, random.Random], bool]]] = {
         _set("mode", "fast", "pcl", "DIRECT"),
         _del("artifact"),
         _del("task_spec_hash"),
-        _del("violations"),
         _set("final_pass", "true", 1, None),
-        _set("notes", "operator comment"),  # additionalProperties: false
-        _set("latency_ms", -1.0, "504ms"),
-        _set("task_id", "", 42),
-        _set("token_cost", {"prompt": -5}, {"prompt": 10, "cached": 3}, "12 tokens"),
+        _set("latency_ms", "504ms", None),
+        _set("task_id", 42, None),
+        _set("token_cost", {"prompt": "5"}, "12 tokens"),
         _in_list("violations", "level", "critical", "HARD"),
         _in_list("violations", "detected_at", "post_hoc"),
-        _nested_list("repair_trace", "violation_ids", []),
-        _nested_list("repair_trace", "round", 0),
+        _nested_list("repair_trace", "violation_ids", "c_title"),
+        _nested_list("repair_trace", "round", "1"),
         _set("error", {"kind": "oom", "message": "CUDA out of memory", "stage": "generate"}),
     ],
 }

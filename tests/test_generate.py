@@ -74,9 +74,21 @@ def test_valid_records_pass_the_canonical_schema(kind: str, n: int, validators: 
         assert not errors, f"{kind} {rec.get('run_id') or rec.get('rollout_id') or rec.get('task_id')}: {errors[0].message}"
 
 
+PROJECT_SCHEMAS = {"rollout": "rollout-wire.v1.schema.json", "compliance": "compliance-eval-record.v1.schema.json"}
+
+
+def _project_validator(kind: str) -> Any:
+    """The project's own contract (schemas/), where it differs from the canonical one."""
+    path = ROOT / "schemas" / PROJECT_SCHEMAS.get(kind, "-")
+    if not path.is_file():
+        return None
+    return jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
 @pytest.mark.parametrize("kind", ["aep", "rollout", "compliance"])
 def test_labels_are_ground_truth(kind: str, validators: dict[str, Any]) -> None:
     validator = validators[kind]
+    project = _project_validator(kind)
     seen: Counter[str] = Counter()
     for label, text in generate.lines(kind, 400, 4, invalid_rate=0.08, semantic_rate=0.04, unparsable=4,
                                       comments=True):
@@ -85,6 +97,8 @@ def test_labels_are_ground_truth(kind: str, validators: dict[str, Any]) -> None:
         if label in ("valid", "semantic", "invalid"):
             assert isinstance(obj, dict)
             assert validator.is_valid(obj) == (label != "invalid"), text[:200]
+            if project is not None:
+                assert project.is_valid(obj) == (label != "invalid"), text[:200]
         elif label == "unparsable":
             assert not isinstance(obj, dict)
     assert seen["invalid"] == 32 and seen["unparsable"] == 4 and seen["blank"] == seen["comment"] == 1
