@@ -75,3 +75,36 @@ def test_chain_layer_matches_reference(records):
 def test_record_hash_matches_reference():
     rec = {"run_id": "r", "b": [1, 2.5, "ü"], "a": {"z": None}, "dsse_envelope": {"x": 1}, "signature": {}}
     assert record_hash(rec) == canonical_hash(rec)
+
+
+def _frame(records: list[dict], sources: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({"source": sources, "line": list(range(1, len(records) + 1)),
+                         "kind": ["aep"] * len(records), "raw": [json.dumps(r) for r in records]})
+
+
+def _linked_run(run_id: str, n: int) -> list[dict]:
+    out: list[dict] = []
+    for i in range(n):
+        rec = {"run_id": run_id, "created_at_ms": i, "prev_record_hash": canonical_hash(out[-1]) if out else None}
+        out.append(rec)
+    return out
+
+
+def test_streaming_links_equal_whole_frame():
+    from engine.authenticity.chain import link_frame, verdicts_from_links
+
+    records = _linked_run("a", 5) + _linked_run("b", 3)
+    records[6]["prev_record_hash"] = "0" * 64
+    frame = _frame(records, ["f"] * len(records))
+    whole = chain_layer(frame)
+    parts = [link_frame(frame.slice(i, 3), hash_all=True) for i in range(0, frame.height, 3)]
+    streamed = verdicts_from_links(pl.concat(parts))
+    assert streamed.equals(whole)
+    assert whole["chain"].to_list() == ["intact"] * 5 + ["broken"] * 3
+
+
+def test_runs_are_per_file_unless_followed_across_files():
+    run = _linked_run("r", 4)
+    frame = _frame(run, ["part1.jsonl", "part1.jsonl", "part2.jsonl", "part2.jsonl"])
+    assert chain_layer(frame)["chain"].to_list() == ["intact", "intact", "orphaned", "orphaned"]
+    assert chain_layer(frame, across_files=True)["chain"].to_list() == ["intact"] * 4

@@ -31,6 +31,39 @@ def _hash_or_none(raw: str) -> str | None:
     return record_hash(rec) if isinstance(rec, dict) else None
 
 
+LINK_SCHEMA = {"source": pl.String, "line": pl.Int64, "run_id": pl.String, "prev": pl.String, "hash": pl.String}
+
+
+def link_frame(frame: pl.DataFrame, *, hash_all: bool = False) -> pl.DataFrame:
+    """Per record: source, line, run_id, prev (lower-cased link), hash (SHA-256 of the canonical body).
+
+    Small (about 150 bytes a record), so a streaming caller can collect it batch by batch and call
+    `verdicts_from_links` once at the end. Without `hash_all`, only records of runs (within this
+    frame) that carry a link are hashed: right for a whole input, not for one batch of it.
+    """
+    n = frame.height
+    src = frame["source"] if "source" in frame.columns else pl.Series("source", [""] * n, dtype=pl.String)
+    line = frame["line"] if "line" in frame.columns else pl.Series("line", range(1, n + 1), dtype=pl.Int64)
+    df = pl.DataFrame({
+        "source": src.cast(pl.String),
+        "line": line.cast(pl.Int64),
+        "run_id": frame["raw"].str.json_path_match("$.run_id"),
+        "prev": frame["raw"].str.json_path_match("$.prev_record_hash").str.to_lowercase(),
+    })
+    if hash_all:
+        need = df["run_id"].is_not_null()
+    else:
+        need = df.select((pl.col("prev").is_not_null().any().over("source", "run_id")
+                          & pl.col("run_id").is_not_null()).alias("m"))["m"]
+    idx = need.arg_true()
+    hashes: list[str | None] = [None] * n
+    if len(idx):
+        raws = frame["raw"].gather(idx).to_list()
+        for j, h in zip(idx.to_list(), (_hash_or_none(r) for r in raws), strict=True):
+            hashes[j] = h
+    return df.with_columns(pl.Series("hash", hashes, dtype=pl.String))
+
+
 def chain_verdicts(frame: pl.DataFrame, *, across_files: bool = False) -> pl.DataFrame:
     """`frame` has `raw` (and optionally `source`, `line`) in input order.
 
@@ -38,29 +71,19 @@ def chain_verdicts(frame: pl.DataFrame, *, across_files: bool = False) -> pl.Dat
     one source file; `across_files=True` follows a run_id across files (in input order), for runs
     that were split into several files.
     """
-    n = frame.height
-    src = frame["source"] if "source" in frame.columns else pl.Series("source", [""] * n, dtype=pl.String)
-    line = frame["line"] if "line" in frame.columns else pl.Series("line", range(1, n + 1), dtype=pl.Int64)
-    df = pl.DataFrame({
-        "_i": pl.Series(range(n), dtype=pl.Int64),
-        "_src": src.cast(pl.String),
-        "_line": line.cast(pl.Int64),
-        "_run_id": frame["raw"].str.json_path_match("$.run_id"),
-        "_prev": frame["raw"].str.json_path_match("$.prev_record_hash").str.to_lowercase(),
-        "_raw": frame["raw"],
-    })
+    return verdicts_from_links(link_frame(frame, hash_all=across_files), across_files=across_files)
+
+
+def verdicts_from_links(links: pl.DataFrame, *, across_files: bool = False) -> pl.DataFrame:
+    """Chain verdicts (`chain`, `chain_reason`) for the rows of a `link_frame` (input order)."""
+    df = links.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"),
+        pl.col("source").alias("_src"), pl.col("line").alias("_line"), pl.col("run_id").alias("_run_id"),
+        pl.col("prev").alias("_prev"), pl.col("hash").alias("_hash"),
+    )
     run_key = pl.col("_run_id") if across_files else pl.concat_str([pl.col("_src"), pl.col("_run_id")],
                                                                     separator="\x00")
     df = df.with_columns(_run=run_key)
-    linked_run = pl.col("_prev").is_not_null().any().over("_run")
-    need = df.select((linked_run & pl.col("_run").is_not_null()).alias("m"))["m"]
-    idx = need.arg_true()
-    hashes: list[str | None] = [None] * n
-    if len(idx):
-        raws = df["_raw"].gather(idx).to_list()
-        for j, h in zip(idx.to_list(), (_hash_or_none(r) for r in raws), strict=True):
-            hashes[j] = h
-    df = df.with_columns(pl.Series("_hash", hashes, dtype=pl.String)).drop("_raw")
 
     pos = pl.int_range(pl.len()).over("_run")
     pred = pl.col("_hash").shift(1).over("_run")

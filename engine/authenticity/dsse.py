@@ -122,8 +122,9 @@ def verify_envelope(env: Any, body: dict[str, Any], inline_sig: Any, keys: KeyRi
     return DSSE_VALID, None
 
 
-def verify_record(record: Any, keys: KeyRing, verifiers: Verifiers, *, legacy: bool = False) -> Verdict:
-    """Authenticity verdict of one parsed record."""
+def verify_record(record: Any, keys: KeyRing, verifiers: Verifiers, *, legacy: bool = False,
+                  owned: bool = False) -> Verdict:
+    """Authenticity verdict of one parsed record (`owned`: the caller's dict may be consumed)."""
     if not isinstance(record, dict):
         return INVALID, "record is not a JSON object"
     env = record.get("dsse_envelope")
@@ -135,6 +136,10 @@ def verify_record(record: Any, keys: KeyRing, verifiers: Verifiers, *, legacy: b
                 return verify_inline(record, keys, verifiers)
             return UNSIGNED, "inline signature block not verified (legacy profile: pass --legacy)"
         return UNSIGNED, None
+    if owned:  # popping is O(1); copying the body costs ~5 us per record
+        inline = record.pop("signature", None)
+        record.pop("dsse_envelope")
+        return verify_envelope(env, record, inline, keys, verifiers)
     return verify_envelope(env, record_body(record), record.get("signature"), keys, verifiers)
 
 
@@ -172,5 +177,5 @@ def verify_raw_batch(raws: list[str], keys: KeyRing, legacy: bool = False,
         except ValueError:
             append((INVALID, "record is not valid JSON"))
             continue
-        append(verify_record(rec, keys, verifiers, legacy=legacy))
+        append(verify_record(rec, keys, verifiers, legacy=legacy, owned=True))
     return out
