@@ -159,6 +159,58 @@ def _admit(
         render_admit_text(result, stdout_console(), top=top)
 
 
+@app.command("trust-score")
+def _trust_score(
+    paths: Annotated[list[Path], typer.Argument(help="AEP files, directories or globs.")],
+    task_passed: Annotated[bool, typer.Option("--task-passed", help="Add task_success = 1.0 to every group.")] = False,
+    benchmark_trust: Annotated[float | None, typer.Option("--benchmark-trust", help="Add benchmark_trust (0..1, e.g. a linter score).")] = None,
+    receipt: Annotated[Path | None, typer.Option("--receipt", help="Run receipt: digest verified 1.0, unverified 0.7 (none: 0.5).")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Agent trust score per group of records (trace_id, else run_id), plus the calibrated score.
+
+    Several records of one group are AGGREGATED (the original let the last record win): counts
+    are summed over the group's structurally valid records, then turned into ratios:
+    evidence_completeness = evidenced / state-changing actions, policy_compliance = 1 - denies /
+    decisions, verifier_agreement = passed / results, budget_compliance = 1 - exceeded / checked
+    budgets. overall = geometric mean of the known dimensions (0 if any is 0); grade A needs >= 0.9
+    and 6 known dimensions, B >= 0.75 and 4. The calibrated score of a group is the mean of its
+    records' calibrated scores.
+    """
+    from engine.admission_render import render_trust_text
+    from engine.errors import UsageError
+    from engine.trust import TrustOptions, trust_paths
+
+    if benchmark_trust is not None and not 0.0 <= benchmark_trust <= 1.0:
+        raise UsageError(f"--benchmark-trust must be between 0 and 1, got {benchmark_trust}")
+    result = trust_paths([str(p) for p in paths], TrustOptions(task_passed, benchmark_trust, receipt))
+    if fmt is OutputFormat.json:
+        emit_json(result)
+    else:
+        render_trust_text(result, stdout_console())
+
+
+@app.command("verifier-audit")
+def _verifier_audit(
+    paths: Annotated[list[Path], typer.Argument(help="AEP files, directories or globs.")],
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Audit every verifier seen in AEP verifier_results: pass rate, findings, strength score.
+
+    Findings: oracle_leakage_risk (critical), high_pass_rate and empty_results (high),
+    no_score_signal, binary_score_only, low_pass_rate (medium), missing_claim_ids (low);
+    strength = 1 - 0.30 x critical - 0.15 x high, clamped to [0, 1].
+    """
+    from engine.admission_render import render_audit_text
+    from engine.verifier_audit import audit_paths
+
+    result = audit_paths([str(p) for p in paths])
+    if fmt is OutputFormat.json:
+        emit_json(result)
+    else:
+        render_audit_text(result, stdout_console())
+
+
 # <<commands: admission>>
 
 class SqlFormat(StrEnum):

@@ -59,3 +59,41 @@ def render_admit_text(result: Any, console: Any, *, top: int = 20) -> None:
         console.print(f"[yellow]{summary['quarantined_lines']:,} lines were not JSON objects (quarantined)[/]")
     for name, path in result.written.items():
         console.print(f"wrote {name}: {path}")
+
+
+def render_trust_text(result: dict[str, Any], console: Any, *, top: int = 50) -> None:
+    from collections import Counter
+
+    from rich.table import Table
+
+    table = Table(title=f"Trust score ({result['n_groups']:,} groups, {result['records']:,} records)")
+    dims = ("evidence_completeness", "policy_compliance", "verifier_agreement", "budget_compliance",
+            "supply_chain_integrity")
+    for col in ("group", "n", "overall", "grade", "known", "evid", "policy", "verif", "budget", "supply", "calibrated"):
+        table.add_column(col, overflow="fold", min_width=12 if col == "group" else None)
+    notes: Counter[str] = Counter()
+    for g in result["groups"][:top]:
+        cal = g["calibrated"]
+        table.add_row(str(g["group_key"]), str(g["records"]), _fmt(g["overall"]), g["grade"],
+                      str(g["known_dimensions"]), *(_fmt(g["breakdown"].get(d)) for d in dims),
+                      f"{_fmt(cal['composite'])} {cal['label'] or ''}")
+    for g in result["groups"]:
+        notes.update(g["notes"])
+    console.print(table)
+    if result["n_groups"] > top:
+        console.print(f"... and {result['n_groups'] - top:,} more groups (use --format json)")
+    for note, count in notes.most_common():
+        console.print(f"note ({count:,} groups): {note}", style="dim")
+
+
+def render_audit_text(result: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Verifier audit ({result['records']:,} records, {result['skipped_invalid']:,} invalid skipped)")
+    for col in ("verifier", "n", "pass rate", "strength", "findings"):
+        table.add_column(col, overflow="fold")
+    for v in result["verifiers"]:
+        findings = ", ".join(f"{f['check_id']} ({f['severity']})" for f in v["findings"]) or "-"
+        table.add_row(v["verifier_id"], f"{v['total_results']:,}", _fmt(v["pass_rate"]), _fmt(v["strength_score"]),
+                      findings)
+    console.print(table)
