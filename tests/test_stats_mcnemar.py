@@ -22,7 +22,7 @@ def test_exact_acceptance_values(bc: tuple[int, int], expected: float) -> None:
     assert abs(exact_p(*bc) - expected) < 1e-10
 
 
-@pytest.mark.parametrize("bc", [(29, 27), (21, 41), (10, 0), (3, 17), (100, 130)])
+@pytest.mark.parametrize("bc", [(29, 27), (21, 41), (10, 0), (3, 17), (100, 130), (10_000, 10_400)])
 def test_exact_matches_scipy_binomtest(bc: tuple[int, int]) -> None:
     b, c = bc
     ref = sps.binomtest(min(b, c), b + c, 0.5, alternative="two-sided").pvalue
