@@ -100,7 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="benchmark", required=True)
     sub.add_parser("list", help="list the benchmarks")
     for name in BENCHMARKS:
-        module = _module(name)
+        try:
+            module = _module(name)
+        except Exception as exc:  # one broken benchmark module must not take the runner down
+            sub.add_parser(name, help=f"(unavailable: {type(exc).__name__}: {exc})")
+            continue
         p = sub.add_parser(name, parents=[common], help=module.DESCRIPTION, description=module.DESCRIPTION)
         module.add_arguments(p)
     return parser
@@ -110,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.benchmark == "list":
         for name in BENCHMARKS:
-            print(f"{name:14s} {_module(name).DESCRIPTION}")
+            try:
+                print(f"{name:14s} {_module(name).DESCRIPTION}")
+            except Exception as exc:
+                print(f"{name:14s} (unavailable: {type(exc).__name__}: {exc})")
         return 0
     rows = _module(args.benchmark).run(args)
     print_table(rows, markdown=args.markdown)
