@@ -1,0 +1,40 @@
+"""Admission of AEP runs for export: scores per run_id from `engine.admission` (the shared scorer).
+
+A rollout branch is linked to its AEP run by run_id (the record's `run_id`, else `provenance.run_id`,
+else its `session_id`). With --min-admission, branches whose run is missing or scores below the minimum
+are quarantined as `unadmitted`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from engine.export.source import read_inputs
+
+if TYPE_CHECKING:
+    from engine.export.pipeline import ExportResult
+
+
+def score_aep(paths: tuple[str, ...]) -> tuple[pl.DataFrame, dict[str, str]]:
+    """AEP records → source, line, raw, run_id, score, category, admitted (one row per record)."""
+    from engine.admission import admit_records
+    from engine.policy import load_policy
+
+    inputs = read_inputs(list(paths))
+    recs = pl.from_arrow(inputs.records.select(["source", "line", "raw"]))
+    assert isinstance(recs, pl.DataFrame)
+    recs = recs.with_columns(pl.col("raw").str.strip_chars_end())
+    scored = admit_records(recs, load_policy())
+    return scored.select("source", "line", "raw", "run_id", "score", "category", "admitted"), inputs.digests
+
+
+def admission_scores(scored: pl.DataFrame, result: ExportResult, min_admission: float | None) -> pl.DataFrame:
+    """Per run_id the best admission score (a run may have several chained records) → run_id, admission_score."""
+    per_run = (scored.drop_nulls("run_id").group_by("run_id").agg(pl.col("score").max().alias("admission_score"))
+               .sort("run_id"))
+    cats = dict(scored.group_by("category").len().sort("category").iter_rows())
+    result.admission = {"runs": per_run.height, "records": scored.height, "min_admission": min_admission,
+                        "by_category": cats}
+    return per_run

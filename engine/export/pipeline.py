@@ -1,0 +1,262 @@
+"""`engine export`: rollouts (and compliance / AEP records) → gated, redacted training files with lineage.
+
+Order of work: read → decode → lineage digests → redaction → branch gates (unredactable, contaminated,
+injection, unadmitted) → messages → SFT / DPO / PPO rows → row gates (structural validity) → write
+training files, quarantine, card, manifest (last, so a manifest always describes complete files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from engine.export import gates
+from engine.export.dpo import to_dpo
+from engine.export.lineage import sha16, start_digests
+from engine.export.messages import normalize_tool_calls, with_messages
+from engine.export.ppo import to_ppo
+from engine.export.quarantine import QUARANTINE_COLUMNS, quarantine_rows, redact_excerpts
+from engine.export.redact import RedactionReport, redact_frame
+from engine.export.rollouts import decode_rollouts
+from engine.export.sft import to_sft
+from engine.export.source import empty_inputs, read_inputs
+from engine.export.writers import Format, WrittenFile
+
+Config = Literal["sft", "dpo", "ppo"]
+ALL_CONFIGS: tuple[Config, ...] = ("sft", "dpo", "ppo")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    out_dir: Path
+    rollout: tuple[str, ...] = ()
+    compliance: tuple[str, ...] = ()
+    aep: tuple[str, ...] = ()
+    eval_items: tuple[str, ...] = ()
+    fmt: Format = "jsonl"
+    configs: tuple[Config, ...] = ALL_CONFIGS
+    include_failing: bool = False
+    max_pairs_per_task: int = 1
+    contamination_threshold: float = 0.2
+    containment_threshold: float = 0.5
+    min_admission: float | None = None
+    redact: bool = True
+    hf_layout: bool = False
+    max_shard_bytes: int = 500 * 1024 * 1024
+    legacy_records: bool = False
+    license: str = "apache-2.0"
+    dataset_name: str | None = None
+
+    def manifest_options(self) -> dict[str, object]:
+        d = asdict(self)
+        del d["out_dir"]  # the manifest sits in it; naming it would make moved copies differ
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(d.items())}
+
+
+@dataclass
+class ExportResult:
+    out_dir: Path
+    files: list[WrittenFile] = field(default_factory=list)
+    counts: dict[str, object] = field(default_factory=dict)
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    redaction: dict[str, object] = field(default_factory=dict)
+    contamination: dict[str, object] = field(default_factory=dict)
+    admission: dict[str, object] = field(default_factory=dict)
+    quality: dict[str, object] = field(default_factory=dict)
+    input_digests: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, object]:
+        return {"out_dir": str(self.out_dir), "counts": self.counts,
+                "quarantined_by_reason": self.quarantined_by_reason,
+                "files": [f.to_dict() for f in self.files]}
+
+
+Stage = Callable[[str], None]
+
+
+def _eval_texts(paths: tuple[str, ...]) -> pl.DataFrame:
+    """Eval items → eid, text (the first present of the usual text fields)."""
+    inputs = read_inputs(list(paths))
+    fields = ("text", "question", "prompt", "input", "problem", "task", "final_answer", "gen_text")
+    dtype = pl.Struct({f: pl.String for f in ("id", *fields)})
+    recs = pl.from_arrow(inputs.records.select(["source", "line", "raw"]))
+    assert isinstance(recs, pl.DataFrame)
+    dec = recs.with_columns(pl.col("raw").str.strip_chars().str.json_decode(dtype).alias("j"))
+    j = pl.col("j").struct
+    return dec.select(
+        pl.coalesce(j.field("id"), pl.format("{}:{}", "source", "line")).alias("eid"),
+        pl.coalesce([j.field(f) for f in fields]).alias("text"),
+    ).drop_nulls("text")
+
+
+def _branch_gates(branches: pl.DataFrame, unredactable: pl.Series, opts: ExportOptions,
+                  result: ExportResult) -> pl.DataFrame:
+    """Add `reason` (first failing branch-level gate, null when the branch may be exported) and scores."""
+    b = branches.with_columns(unredactable.alias("unredactable"))
+    b = b.with_columns((gates.injection_hit(pl.col("task")) | gates.injection_hit(pl.col("final_answer")))
+                       .alias("injection"))
+    if opts.eval_items:
+        evals = _eval_texts(opts.eval_items)
+        texts = pl.concat([
+            b.select((pl.col("rid") * 2).alias("tid"), pl.col("final_answer").alias("text")),
+            b.select((pl.col("rid") * 2 + 1).alias("tid"), pl.col("task").alias("text")),
+        ])
+        sc = gates.contamination_scores(texts, evals, threshold=opts.contamination_threshold,
+                                        containment_threshold=opts.containment_threshold)
+        per_branch = (sc.with_columns((pl.col("tid") // 2).alias("rid"))
+                      .sort("rid", "token_jaccard", "containment", descending=[False, True, True])
+                      .group_by("rid", maintain_order=True)
+                      .agg(pl.col("best_eval").first(), pl.col("token_jaccard").max(),
+                           pl.col("containment").max(), pl.col("flagged").any().alias("contaminated")))
+        b = b.join(per_branch, on="rid", how="left", maintain_order="left")
+        result.contamination = {"eval_items": len(evals), "threshold": opts.contamination_threshold,
+                                "containment_threshold": opts.containment_threshold, "rule": "any",
+                                "n_flagged_branches": int(b.get_column("contaminated").sum())}
+    else:
+        b = b.with_columns(pl.lit(None, dtype=pl.String).alias("best_eval"),
+                           pl.lit(None, dtype=pl.Float64).alias("token_jaccard"),
+                           pl.lit(None, dtype=pl.Float64).alias("containment"),
+                           pl.lit(False).alias("contaminated"))
+        result.contamination = {"eval_items": 0, "n_flagged_branches": 0}
+    unadmitted = pl.lit(False)
+    if opts.min_admission is not None and opts.aep:
+        unadmitted = pl.col("admission_score").is_null() | (pl.col("admission_score") < opts.min_admission)
+    reason = (pl.when(pl.col("unredactable")).then(pl.lit("unredactable"))
+              .when(pl.col("contaminated")).then(pl.lit("contaminated"))
+              .when(pl.col("injection")).then(pl.lit("quality: injection fragment"))
+              .when(unadmitted).then(pl.lit("unadmitted"))
+              .otherwise(pl.lit(None, dtype=pl.String)))
+    return b.with_columns(reason.alias("reason"))
+
+
+def run_export(opts: ExportOptions, *, stage: Stage | None = None) -> ExportResult:
+    from engine.export.output import write_outputs
+
+    say = stage or (lambda _s: None)
+    result = ExportResult(out_dir=opts.out_dir)
+    say("reading rollouts")
+    inputs = read_inputs(list(opts.rollout)) if opts.rollout else empty_inputs()
+    result.input_digests.update(inputs.digests)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digests = start_digests(pool, inputs.records)  # GIL-bound; overlaps DuckDB's decode
+        say("decoding")
+        dec = decode_rollouts(inputs.records)
+        say("lineage digests")
+        branches = dec.branches.join(digests.result(), on="rid", how="left", maintain_order="left")
+    branches = branches.with_columns(sha16(branches.get_column("task")).alias("task_hash"))
+    tools = dec.tool_items
+    redaction = RedactionReport()
+    unredactable = pl.Series("unredactable", [False] * branches.height, dtype=pl.Boolean)
+    if opts.redact:
+        say("redacting")
+        branches, unr_b, rep_b = redact_frame(branches, ["task", "final_answer"])
+        tools, unr_t, rep_t = redact_frame(tools, ["error"], ["arguments", "result"])
+        bad_rids = tools.filter(unr_t).get_column("rid")
+        unredactable = unr_b | branches.get_column("rid").is_in(bad_rids.implode())
+        redaction = RedactionReport(
+            n_values_scanned=rep_b.n_values_scanned + rep_t.n_values_scanned,
+            n_values_modified=rep_b.n_values_modified + rep_t.n_values_modified,
+            modified_by_column={**rep_b.modified_by_column,
+                                **{f"tool_{k}": v for k, v in rep_t.modified_by_column.items()}},
+            n_unredactable=int(unredactable.sum()))
+        result.redaction = redaction.to_dict()
+    else:
+        result.redaction = {"enabled": False}
+    aep_scored = None
+    if opts.aep:
+        from engine.export.admission import admission_scores, score_aep
+
+        say("scoring AEP evidence")
+        aep_scored, aep_digests = score_aep(opts.aep)
+        result.input_digests.update(aep_digests)
+        adm = admission_scores(aep_scored, result, opts.min_admission)
+        branches = branches.join(adm, on="run_id", how="left", maintain_order="left")
+    else:
+        branches = branches.with_columns(pl.lit(None, dtype=pl.Float64).alias("admission_score"))
+    say("gates")
+    gated = _branch_gates(branches, unredactable, opts, result)
+    eligible = gated.filter(pl.col("reason").is_null())
+    say("messages")
+    calls = normalize_tool_calls(tools.join(eligible.select("rid"), on="rid", how="semi"))
+    eligible = with_messages(eligible, calls)
+    rows: dict[str, pl.DataFrame] = {}
+    row_q: list[pl.DataFrame] = []
+    say("building rows")
+    builders = {
+        "sft": (lambda: to_sft(eligible, include_failing=opts.include_failing), gates.sft_invalid_reason()),
+        "dpo": (lambda: to_dpo(eligible, max_pairs=opts.max_pairs_per_task), gates.dpo_invalid_reason()),
+        "ppo": (lambda: to_ppo(eligible), gates.ppo_invalid_reason()),
+    }
+    for cfg in opts.configs:
+        build, invalid = builders[cfg]
+        frame = build().with_columns(invalid.alias("reason"))
+        rows[cfg] = frame.filter(pl.col("reason").is_null()).drop("reason")
+        row_q.append(quarantine_rows(frame.filter(pl.col("reason").is_not_null()), cfg, eligible))
+    quarantine = pl.concat([
+        redact_excerpts(inputs.quarantine.select(
+            pl.lit("input").alias("stage"), "source", "line", pl.lit(None, dtype=pl.String).alias("rollout_id"),
+            pl.lit(None, dtype=pl.Int64).alias("branch_index"), "reason", "excerpt"), opts.redact),
+        quarantine_rows(dec.rejected.with_columns(pl.format("invalid input: {}", "reason").alias("reason")),
+                        "input", None),
+        quarantine_rows(gated.filter(pl.col("reason").is_not_null()), "branch", None),
+        *row_q,
+    ], how="diagonal_relaxed").select(QUARANTINE_COLUMNS)
+    _reconcile(result, inputs.height + inputs.quarantine.height, dec, gated, rows, quarantine)
+    result.quality = _quality(rows)
+    write_outputs(opts, result, rows, quarantine, stage=say)
+    return result
+
+
+def _reconcile(result: ExportResult, n_input: int, dec: object, gated: pl.DataFrame,
+               rows: dict[str, pl.DataFrame], quarantine: pl.DataFrame) -> None:
+    """Every input record is exported (≥1 training row), quarantined, or not selected; counts add up."""
+    from engine.export.rollouts import DecodedRollouts
+
+    assert isinstance(dec, DecodedRollouts)
+    used = pl.concat([f.select("rid") for f in rows.values()] +
+                     [f.select(pl.col("r_rid").alias("rid")) for k, f in rows.items() if k == "dpo"]).unique()
+    eligible = gated.filter(pl.col("reason").is_null()).select("rid")
+    exported = eligible.join(used, on="rid", how="semi").height
+    row_rejected = quarantine.filter(pl.col("stage").is_in(list(ALL_CONFIGS))).select("rid").unique()
+    only_rejected = eligible.join(used, on="rid", how="anti").join(row_rejected, on="rid", how="semi").height
+    input_q = quarantine.filter(pl.col("stage") == "input").height
+    branch_q = gated.filter(pl.col("reason").is_not_null()).height
+    not_selected = eligible.height - exported - only_rejected + dec.n_tree_records
+    result.counts = {
+        "input_records": n_input,
+        "exported": exported,
+        "quarantined": input_q + branch_q + only_rejected,
+        "not_selected": not_selected,
+        "tree_records_skipped": dec.n_tree_records,
+        "rows": {k: v.height for k, v in rows.items()},
+        "quarantine_rows": quarantine.height,
+    }
+    assert n_input == exported + input_q + branch_q + only_rejected + not_selected, result.counts
+    result.quarantined_by_reason = dict(sorted(
+        quarantine.group_by("reason").len().iter_rows()))
+
+
+def _quality(rows: dict[str, pl.DataFrame]) -> dict[str, object]:
+    """Dataset-level quality-gate warnings (reference §3.4); they annotate, they do not drop rows."""
+    issues: list[dict[str, object]] = []
+    if "sft" in rows and rows["sft"].height:
+        n = rows["sft"].height
+        if n < 100:
+            issues.append({"level": "warning", "check": "sft_min_records", "value": n, "threshold": 100})
+        short = rows["sft"].select(
+            (pl.col("messages").list.last().struct.field("content").str.len_chars() < 20).sum()).item()
+        if short:
+            issues.append({"level": "warning", "check": "sft_short_assistant", "value": int(short), "threshold": 20})
+    if "dpo" in rows and rows["dpo"].height:
+        n = rows["dpo"].height
+        if n < 20:
+            issues.append({"level": "warning", "check": "dpo_min_records", "value": n, "threshold": 20})
+        short = rows["dpo"].select((pl.col("chosen_text").str.len_chars() < 30).sum()).item()
+        if short:
+            issues.append({"level": "warning", "check": "dpo_short_chosen", "value": int(short), "threshold": 30})
+    return {"issues": issues}

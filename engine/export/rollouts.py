@@ -1,0 +1,96 @@
+"""Decoding rollout-wire/v1 branch records into a branch frame and a raw tool-call frame.
+
+One DuckDB `json_transform` per record (sql/export/rollout_branches.sql) types the scalar fields and keeps
+every free-form value of the tool-call sequence (arguments, results, errors) as JSON text. Records that
+are not usable rollout branches are returned separately with a reason, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+
+from engine.paths import load_sql
+
+BRANCH_COLUMNS = ("rid", "source", "line", "rollout_id", "branch_index", "task", "final_answer", "run_id",
+                  "objective_score", "objective_status", "total_score")
+
+
+TOOL_ITEM_SCHEMA = {"rid": pl.Int64, "pos": pl.Int64, "tool_name": pl.String, "arguments": pl.String,
+                    "result": pl.String, "error": pl.String, "event": pl.String, "call_id": pl.String}
+
+
+@dataclass(frozen=True)
+class DecodedRollouts:
+    branches: pl.DataFrame  # BRANCH_COLUMNS, one row per usable branch, in input order
+    tool_items: pl.DataFrame  # rid, pos, tool_name, arguments, result, error, event, call_id (JSON text values)
+    rejected: pl.DataFrame  # source, line, reason, rollout_id, branch_index
+    n_tree_records: int
+
+
+def _duck(records: pa.Table) -> pl.DataFrame:
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("records", records.select(["rid", "raw"]))
+    out = pl.from_arrow(con.sql(load_sql("export/rollout_branches")).to_arrow_table())
+    assert isinstance(out, pl.DataFrame)
+    con.close()
+    return out
+
+
+def _reason() -> pl.Expr:
+    """Why a decoded record cannot be exported as a branch (null when it can)."""
+    sv = pl.col("schema_version")
+    return (
+        pl.when(pl.col("invalid_json"))
+        .then(pl.lit("invalid JSON"))
+        .when(sv.is_not_null() & (sv != "rollout-wire/v1"))
+        .then(pl.format("not a rollout-wire/v1 record (schema_version {})", sv))
+        .when(pl.col("rollout_id").is_null() | (pl.col("rollout_id") == ""))
+        .then(pl.lit("missing rollout_id"))
+        .when(pl.col("task").is_null() | (pl.col("task") == ""))
+        .then(pl.lit("missing task"))
+        .when(pl.col("branch_index").is_null() | (pl.col("branch_index") < 0))
+        .then(pl.lit("missing or negative branch_index"))
+        .when(pl.col("final_answer").is_null())
+        .then(pl.lit("missing final_answer"))
+        .when(pl.col("objective_score").is_not_null() & ~pl.col("objective_score").is_in([0.0, 1.0]))
+        .then(pl.lit("objective_score not 0 or 1"))
+        .when(~pl.col("objective_status").is_in(["pass", "fail", "unknown"]))
+        .then(pl.lit("objective_status not pass/fail/unknown"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+
+
+def decode_rollouts(records: pa.Table) -> DecodedRollouts:
+    """`records` has rid, source, line, raw. Returns branches, tool items and rejected records."""
+    dec = _duck(records)
+    dec = dec.with_columns(
+        pl.col("objective_status").fill_null("unknown"),
+        pl.col("total_score").fill_null(0.0),
+    )
+    trees = dec.filter(pl.col("is_tree"))
+    dec = dec.filter(~pl.col("is_tree")).with_columns(_reason().alias("reason"))
+    meta = pl.from_arrow(records.select(["rid", "source", "line"]))
+    assert isinstance(meta, pl.DataFrame)
+    dec = dec.join(meta, on="rid", how="left", maintain_order="left")
+    rejected = dec.filter(pl.col("reason").is_not_null()).select(
+        "source", "line", "reason", "rollout_id", "branch_index")
+    good = dec.filter(pl.col("reason").is_null()).with_columns(pl.col("objective_score").fill_null(0.0))
+    branches = good.select(BRANCH_COLUMNS)
+    tool_items = _tool_items(good.select("rid", "tool_calls"))
+    return DecodedRollouts(branches, tool_items, rejected, trees.height)
+
+
+def _tool_items(frame: pl.DataFrame) -> pl.DataFrame:
+    exploded = (
+        frame.filter(pl.col("tool_calls").list.len() > 0)
+        .with_columns(pl.col("tool_calls").list.eval(pl.int_range(pl.len(), dtype=pl.Int64)).alias("pos"))
+        .explode("tool_calls", "pos")
+        .unnest("tool_calls")
+    )
+    return exploded.select(pl.col("rid").cast(pl.Int64), "pos", "tool_name", "arguments", "result", "error",
+                           "event", "call_id").cast(TOOL_ITEM_SCHEMA)  # type: ignore[arg-type]

@@ -1,0 +1,113 @@
+"""Writing training frames: JSONL or Parquet (zstd, bounded row groups), atomically and deterministically.
+
+Every file is written under a temporary name in its final directory, flushed and fsynced, then renamed,
+so a killed run leaves either no file or a complete one under the final name, never a partial one.
+Same frame in, same bytes out: rows keep their order, Parquet carries no timestamps, JSON keys keep the
+frame's column order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+import polars as pl
+
+Format = Literal["jsonl", "parquet"]
+ROW_GROUP_BYTES = 128 * 1024 * 1024
+MAX_ROW_GROUP_ROWS = 100_000
+BATCH_ROWS = 50_000
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    path: str  # relative to the output directory, `/`-separated
+    config: str
+    rows: int
+    bytes: int
+    sha256: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "config": self.config, "rows": self.rows, "bytes": self.bytes,
+                "sha256": self.sha256}
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; rename it to `final` only if the block completes."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_bytes_atomic(final: Path, data: bytes) -> None:
+    with atomic_path(final) as tmp:
+        tmp.write_bytes(data)
+
+
+def rows_per_group(frame: pl.DataFrame) -> int:
+    if frame.height == 0:
+        return 1
+    per_row = max(1, frame.estimated_size() // frame.height)
+    return int(max(1, min(MAX_ROW_GROUP_ROWS, ROW_GROUP_BYTES // per_row)))
+
+
+def _write_parquet(frame: pl.DataFrame, fh: IO[bytes], progress: Progress | None) -> None:
+    import pyarrow.parquet as pq
+
+    step = rows_per_group(frame)
+    schema = frame.head(0).to_arrow(compat_level=pl.CompatLevel.oldest()).schema
+    with pq.ParquetWriter(fh, schema, compression="zstd", compression_level=3, write_statistics=True) as w:
+        for off in range(0, max(frame.height, 1), step):
+            part = frame.slice(off, step)
+            w.write_table(part.to_arrow(compat_level=pl.CompatLevel.oldest()), row_group_size=step)
+            if progress:
+                progress(part.height)
+
+
+def _write_jsonl(frame: pl.DataFrame, fh: IO[bytes], progress: Progress | None) -> None:
+    for off in range(0, frame.height, BATCH_ROWS):
+        part = frame.slice(off, BATCH_ROWS)
+        fh.write(part.write_ndjson().encode())
+        if progress:
+            progress(part.height)
+
+
+def write_frame(frame: pl.DataFrame, out_dir: Path, rel: str, *, fmt: Format, config: str,
+                progress: Progress | None = None) -> WrittenFile:
+    """Write `frame` to out_dir/rel atomically; return its row count, size and SHA-256."""
+    final = out_dir / rel
+    with atomic_path(final) as tmp, tmp.open("wb") as fh:
+        if fmt == "parquet":
+            _write_parquet(frame, fh, progress)
+        else:
+            _write_jsonl(frame, fh, progress)
+    return WrittenFile(rel, config, frame.height, final.stat().st_size, file_sha256(final))
+
+
+def canonical_json_bytes(obj: object, *, indent: int | None = 2) -> bytes:
+    """Stable JSON for manifests and reports: sorted keys, UTF-8, trailing newline."""
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=indent, allow_nan=False)
+    return (text + "\n").encode()
