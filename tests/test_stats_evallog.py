@@ -97,3 +97,10 @@ def test_read_numbers(tmp_path: Path) -> None:
     p.write_text('{"error": "x"}\n')
     with pytest.raises(InputError, match="number"):
         read_numbers(p)
+
+
+def test_lm_eval_with_explicit_fields_reads_the_raw_sample() -> None:
+    log = read_eval_log(FIX / "samples_gsm8k.jsonl", FieldNames(correct="exact_match"))
+    assert log.format == "lm-eval" and log.ids == ("0", "1", "2", "9")
+    assert log.status == ("missing_correct", "ok", "missing_correct", "missing_correct")
+    assert log.correct[1] is False

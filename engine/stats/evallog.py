@@ -254,11 +254,7 @@ def read_eval_log(path: str | Path, fields: FieldNames | None = None) -> EvalLog
                 rows, meta = single
                 fmt = "json"
     first = next((obj for _, obj in rows if isinstance(obj, dict)), None)
-    lm_eval = (
-        fmt == "jsonl"
-        and fields == FieldNames()
-        and _looks_like_lm_eval(p, first)
-    )
+    lm_eval = fmt == "jsonl" and _looks_like_lm_eval(p, first)
     if lm_eval:
         fmt = "lm-eval"
     return _items_from_rows(rows, quarantine, source, fmt, meta, fields, lm_eval)
@@ -288,7 +284,17 @@ def _items_from_rows(
                                           _excerpt(json.dumps(obj))))
             continue
         item = _lm_eval_item(obj) if lm_eval else obj
-        raw_id = _get(item, fields.id)
+        if lm_eval:
+            # Bridge fields by default; a field the user names explicitly is read from the raw sample.
+            item = {
+                "id": item["id"] if fields.id == "id" else _get(obj, fields.id),
+                "correct": item["correct"] if fields.correct == "correct" else _get(obj, fields.correct),
+                "gen_text": item["gen_text"] if fields.text == "gen_text" else _get(obj, fields.text),
+            }
+            fields_here = FieldNames()
+        else:
+            fields_here = fields
+        raw_id = _get(item, fields_here.id)
         item_id, was_converted = _normalise_id(raw_id)
         if item_id is None:
             why = f"no usable `{fields.id}`" if raw_id is None else f"`{fields.id}` is {type(raw_id).__name__}"
@@ -296,11 +302,11 @@ def _items_from_rows(
             continue
         id_types.add(type(raw_id).__name__)
         converted += was_converted and not lm_eval  # the bridge defines lm-eval ids as strings
-        raw_correct = _get(item, fields.correct)
+        raw_correct = _get(item, fields_here.correct)
         value = _as_bool(raw_correct)
         ids.append(item_id)
         correct.append(value)
-        gen = _get(item, fields.text)
+        gen = _get(item, fields_here.text)
         texts.append(gen if isinstance(gen, str) else "" if gen is None else str(gen))
         lines.append(lineno)
         if raw_correct is None:
