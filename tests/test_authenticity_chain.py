@@ -108,3 +108,17 @@ def test_runs_are_per_file_unless_followed_across_files():
     frame = _frame(run, ["part1.jsonl", "part1.jsonl", "part2.jsonl", "part2.jsonl"])
     assert chain_layer(frame)["chain"].to_list() == ["intact", "intact", "orphaned", "orphaned"]
     assert chain_layer(frame, across_files=True)["chain"].to_list() == ["intact"] * 4
+
+
+def test_streaming_verifier_matches_whole_frame_layers():
+    from engine.authenticity.layers import StreamingVerifier, authenticity_layer
+
+    records = _linked_run("a", 4) + _linked_run("b", 4)
+    records[5]["prev_record_hash"] = None
+    frame = _frame(records, ["f"] * 8)
+    sv = StreamingVerifier(None)
+    auth = pl.concat([sv.batch(frame.slice(i, 3)) for i in range(0, 8, 3)])
+    assert auth.equals(authenticity_layer(frame, None))
+    chain = sv.finish()
+    assert chain.select("chain", "chain_reason").equals(chain_layer(frame))
+    assert chain["line"].to_list() == list(range(1, 9))

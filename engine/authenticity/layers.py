@@ -101,3 +101,42 @@ def summarize(verdicts: pl.DataFrame) -> dict[str, object]:
         return {str(k): int(v) for k, v in zip(vc[col].to_list(), vc["len"].to_list(), strict=True)}
 
     return {"records": verdicts.height, "authenticity": counts("authenticity"), "chain": counts("chain")}
+
+
+class StreamingVerifier:
+    """Authenticity per batch, chain once at the end: for callers that stream batches (validate).
+
+        sv = StreamingVerifier(keys, legacy=False)
+        for batch in batches:                     # frames with source, line, kind, raw
+            auth = sv.batch(batch)                # same rows: authenticity, authenticity_reason
+        chain = sv.finish()                       # every row seen: source, line, chain, chain_reason
+
+    Only the small per-record link columns are kept between batches, never the raw records.
+    """
+
+    def __init__(self, keys: KeyRing | None, *, legacy: bool = False, jobs: int | None = None,
+                 across_files: bool = False) -> None:
+        self.keys = keys if keys is not None else KeyRing(use_env=True)
+        self.legacy = legacy
+        self.jobs = jobs
+        self.across_files = across_files
+        self._links: list[pl.DataFrame] = []
+
+    def batch(self, records: pl.DataFrame) -> pl.DataFrame:
+        from engine.authenticity.chain import link_frame
+
+        if records.height == 0:
+            return pl.DataFrame(schema={"authenticity": pl.String, "authenticity_reason": pl.String})
+        self._links.append(link_frame(records, hash_all=True))
+        return authenticity_layer(records, self.keys, self.legacy, jobs=self.jobs)
+
+    def finish(self) -> pl.DataFrame:
+        from engine.authenticity.chain import LINK_SCHEMA, verdicts_from_links
+
+        links = pl.concat(self._links) if self._links else pl.DataFrame(schema=LINK_SCHEMA)
+        self._links = []
+        if links.height == 0:
+            return pl.DataFrame(schema={"source": pl.String, "line": pl.Int64, "chain": pl.String,
+                                        "chain_reason": pl.String})
+        verdicts = verdicts_from_links(links, across_files=self.across_files)
+        return pl.concat([links.select("source", "line"), verdicts], how="horizontal")
