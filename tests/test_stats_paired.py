@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.stats.evallog import read_eval_log
 from engine.stats.paired import PairedConfig, compare, pair_logs, paired_json
+from tests.reference.stats import pair_by_id_looped
 
 FIX = Path(__file__).parents[1] / "fixtures" / "stats"
 REF_DATA = Path(__file__).parents[1].parent / "shared/reference/data"
@@ -83,3 +87,22 @@ def test_case_study_logs() -> None:
     for key in ("n", "b", "c", "p_value", "acc_a", "acc_b", "delta", "wilson_a", "wilson_b", "bootstrap_ci",
                 "only_in_a", "only_in_b"):
         assert key in doc
+
+
+_ids = st.one_of(st.integers(0, 12), st.sampled_from(["0", "1", "2", "x", "y", ""]), st.just(3.0), st.none())
+_correct = st.one_of(st.booleans(), st.sampled_from([0, 1, 2, "yes", None, 0.5]))
+_item = st.fixed_dictionaries({"id": _ids, "correct": _correct})
+
+
+@given(st.lists(_item, max_size=25), st.lists(_item, max_size=25))
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_pairing_matches_reference_rules(tmp_path: Path, items_a: list[dict], items_b: list[dict]) -> None:
+    pa, pb = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    pa.write_text("".join(json.dumps(x) + "\n" for x in items_a))
+    pb.write_text("".join(json.dumps(x) + "\n" for x in items_b))
+    p = pair_logs(read_eval_log(pa), read_eval_log(pb))
+    ref = pair_by_id_looped(items_a, items_b)
+    r = compare(p.a, p.b, PairedConfig(bootstrap=0))
+    assert list(p.ids) == ref["ids"]
+    assert (r.b, r.c) == (ref["b"], ref["c"])
+    assert list(p.only_in_a) == ref["only_in_a"] and list(p.only_in_b) == ref["only_in_b"]

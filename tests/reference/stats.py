@@ -130,3 +130,44 @@ def truncated_looped(items: list[dict[str, Any]], cap: int, margin: int) -> list
         if len(text) // 2 >= max(cap - margin, 0):
             out.append(str(it["id"]))
     return out
+
+
+def pair_by_id_looped(items_a: list[dict[str, Any]], items_b: list[dict[str, Any]]) -> dict[str, Any]:
+    """The documented pairing rules, spelled out item by item: ids as strings, duplicates and
+    non-boolean / missing `correct` excluded, b and c over ids scored in both logs."""
+
+    def norm(v: Any) -> str | None:
+        if isinstance(v, bool) or v is None:
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return v if isinstance(v, str) and v else str(v) if isinstance(v, int | float) else None
+
+    def scored(items: list[dict[str, Any]]) -> tuple[dict[str, bool], set[str]]:
+        seen: dict[str, int] = {}
+        for it in items:
+            i = norm(it.get("id"))
+            if i is not None:
+                seen[i] = seen.get(i, 0) + 1
+        out = {}
+        for it in items:
+            i = norm(it.get("id"))
+            if i is None or seen[i] > 1:
+                continue
+            c = it.get("correct")
+            if isinstance(c, bool):
+                out[i] = c
+            elif isinstance(c, int | float) and c in (0, 1):
+                out[i] = bool(c)
+        return out, set(seen)
+
+    sa, ia = scored(items_a)
+    sb, ib = scored(items_b)
+    common = sorted(set(sa) & set(sb))
+    return {
+        "ids": common,
+        "b": sum(1 for i in common if sa[i] and not sb[i]),
+        "c": sum(1 for i in common if sb[i] and not sa[i]),
+        "only_in_a": sorted(ia - ib),
+        "only_in_b": sorted(ib - ia),
+    }
