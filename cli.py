@@ -211,6 +211,31 @@ def _verifier_audit(
         render_audit_text(result, stdout_console())
 
 
+@app.command("gate")
+def _gate(
+    paths: Annotated[list[Path], typer.Argument(help="SFT / DPO training records and rollouts (kinds detected from schema_version).")],
+    sft_min_records: Annotated[int, typer.Option(help="Error when there are fewer SFT records than this.")] = 100,
+    dpo_min_records: Annotated[int, typer.Option(help="Warn when there are fewer DPO pairs than this.")] = 20,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Training-data quality gate: SFT/DPO checks, anomalous objective scores, prompt injection.
+
+    Exits 1 when any error-level issue is found (too few SFT records, identical DPO pairs,
+    objective_score outside [0, 1] or NaN/Inf, prompt-injection fragments after NFKC + lowercase).
+    """
+    from engine.admission_render import render_gate_text
+    from engine.gate import GateConfig, gate_paths
+
+    report = gate_paths([str(p) for p in paths], GateConfig(sft_min_records=sft_min_records,
+                                                            dpo_min_records=dpo_min_records))
+    if fmt is OutputFormat.json:
+        emit_json(report)
+    else:
+        render_gate_text(report, stdout_console())
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
 # <<commands: admission>>
 
 class SqlFormat(StrEnum):

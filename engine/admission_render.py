@@ -97,3 +97,15 @@ def render_audit_text(result: dict[str, Any], console: Any) -> None:
         table.add_row(v["verifier_id"], f"{v['total_results']:,}", _fmt(v["pass_rate"]), _fmt(v["strength_score"]),
                       findings)
     console.print(table)
+
+
+def render_gate_text(report: dict[str, Any], console: Any) -> None:
+    from rich.markup import escape
+
+    status = "[green]PASS[/]" if report["ok"] else "[red]FAIL[/]"
+    console.print(f"{status}  SFT={report['n_sft']:,}  DPO={report['n_dpo']:,}  rollouts={report['n_rollouts']:,}  "
+                  f"errors={report['n_errors']}  warnings={report['n_warnings']}")
+    for issue in report["issues"]:
+        tag = "[red]ERROR[/]" if issue["level"] == "error" else "[yellow]WARN[/] "
+        console.print(f"  {tag} {issue['check']}: {escape(issue['message'])} "
+                      f"(value={issue['value']}, threshold={issue['threshold']})", markup=True, highlight=False)
