@@ -117,14 +117,48 @@ def fast_checks(kind: str) -> Checks | None:
     return Checks(bad=_or(bad), ambiguous=_or(amb))
 
 
+# `"key": null` pairs in raw JSON text; keys may contain escapes (then we cannot trust the name).
+_NULL_PAIR = r'"(?:[^"\\]|\\.)*"\s*:\s*null'
+_KEY = r'^"((?:[^"\\]|\\.)*)"'
+
+
+@cache
+def optional_non_nullable_names(kind: str) -> frozenset[str]:
+    """Names of optional properties (at any depth) that do not allow JSON null."""
+    names: set[str] = set()
+
+    def walk(node: Node) -> None:
+        for name, child in node.properties:
+            if name not in node.required and not child.nullable and arrow_type(child) is not None:
+                names.add(name)
+            walk(child)
+        if node.items is not None:
+            walk(node.items)
+
+    walk(root_node(kind))
+    return frozenset(names)
+
+
 def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw") -> pl.Series:
-    """Boolean per row: True only where the record is certainly structurally valid."""
+    """Boolean per row: True only where the record is certainly structurally valid.
+
+    A null in an optional non-nullable column is harmless when the field was absent. It is
+    ambiguous only when the raw text has a `"name": null` pair for such a field name (at any
+    depth, conservatively) or a key spelled with escapes; those rows go to jsonschema.
+    """
     checks = fast_checks(kind)
     if checks is None or frame.height == 0:
         return pl.Series("fast_ok", [False] * frame.height, dtype=pl.Boolean)
-    has_null = pl.col(raw_col).str.contains("null", literal=True)
-    expr = ~checks.bad & ~(checks.ambiguous & has_null)
-    return frame.select(expr.alias("fast_ok")).to_series()
+    flags = frame.select(checks.bad.alias("bad"), checks.ambiguous.alias("amb"), pl.col(raw_col))
+    candidate = pl.col("amb") & pl.col(raw_col).str.contains("null", literal=True)
+    flags = flags.with_columns(candidate.alias("cand"))
+    risky = pl.Series("risky", [False] * flags.height, dtype=pl.Boolean)
+    if flags.get_column("cand").any():
+        names = list(optional_non_nullable_names(kind))
+        keys = pl.col(raw_col).str.extract_all(_NULL_PAIR).list.eval(pl.element().str.extract(_KEY, 1))
+        hit = keys.list.eval(pl.element().is_in(names) | pl.element().str.contains("\\", literal=True)).list.any()
+        risky = flags.select(pl.when(pl.col("cand")).then(hit.fill_null(True)).otherwise(False)).to_series()
+    return flags.select((~pl.col("bad") & ~risky).alias("fast_ok")).to_series()
 
 
 @cache
