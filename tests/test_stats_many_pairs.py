@@ -100,3 +100,12 @@ def test_no_scored_rows(tmp_path: Path) -> None:
     p.write_text("model,item_id,correct\nm1,i1,maybe\nm2,i1,\n")
     r = many_pairs(p)
     assert r.n_pairs == 0 and r.as_dict()["n_models"] == 0
+
+
+def test_rows_without_model_or_item_are_counted(tmp_path: Path) -> None:
+    p = tmp_path / "l.csv"
+    p.write_text("model,item_id,correct\nm1,i1,true\nm2,i1,false\n,i1,true\nm1,,false\nm1,,true\n")
+    r = many_pairs(p).as_dict()
+    assert r["n_pairs"] == 1 and r["pairs"][0]["b"] == 1
+    missing = [e for e in r["exclusions"] if e["status"] == "missing_id"]
+    assert sum(e["rows"] for e in missing) == 3
