@@ -8,45 +8,24 @@ Python, in batches, across worker processes when there are many.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from typing import Any
 
 import polars as pl
 
 from engine.authenticity.chain import chain_verdicts
-from engine.authenticity.dsse import UNSIGNED, Verdict, verify_raw_batch
+from engine.authenticity.dsse import UNSIGNED, verify_raw_batch
 from engine.authenticity.ed25519 import backend_name
 from engine.authenticity.keys import KeyRing
-
-#: below this many signed rows a worker pool costs more (process start-up) than it saves
-PARALLEL_MIN_ROWS = 6000
-_CHUNK = 4000
-
-
-def default_jobs() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-def _verify_parallel(raws: list[str], keys: KeyRing, legacy: bool, jobs: int) -> list[Verdict]:
-    if jobs <= 1 or len(raws) < PARALLEL_MIN_ROWS:
-        return verify_raw_batch(raws, keys, legacy)
-    backend = backend_name()
-    chunks = [raws[i:i + _CHUNK] for i in range(0, len(raws), _CHUNK)]
-    out: list[Verdict] = []
-    # spawn, not fork: the parent has polars' thread pool running, which fork would copy mid-state
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        for part in pool.map(verify_raw_batch, chunks, [keys] * len(chunks), [legacy] * len(chunks),
-                             [backend] * len(chunks)):
-            out.extend(part)
-    return out
+from engine.authenticity.pool import WorkerPool
 
 
 def authenticity_layer(records: pl.DataFrame, keys: KeyRing | None, legacy: bool = False, *,
-                       jobs: int | None = None) -> pl.DataFrame:
+                       jobs: int | None = None, pool: WorkerPool | None = None) -> pl.DataFrame:
     """Columns `authenticity` (unsigned | dsse-valid | invalid | legacy-valid) and `authenticity_reason`.
 
-    `keys=None` verifies with environment keys only (WASMAGENT_AEP_PUBKEY_<ID>).
+    `keys=None` verifies with environment keys only (WASMAGENT_AEP_PUBKEY_<ID>). Pass a `pool` to
+    reuse worker processes across calls (streaming); otherwise one is started for this call if the
+    number of signed rows makes it worthwhile.
     """
     ring = keys if keys is not None else KeyRing(use_env=True)
     raw = pl.col("raw")
@@ -59,7 +38,11 @@ def authenticity_layer(records: pl.DataFrame, keys: KeyRing | None, legacy: bool
     reasons: list[str | None] = [None] * records.height
     if len(idx):
         raws = records["raw"].gather(idx).to_list()
-        results = _verify_parallel(raws, ring, legacy, jobs if jobs is not None else default_jobs())
+        if pool is None:
+            with WorkerPool(jobs) as own:
+                results = own.map_chunks(verify_raw_batch, raws, ring, legacy, backend_name())
+        else:
+            results = pool.map_chunks(verify_raw_batch, raws, ring, legacy, backend_name())
         for j, (v, r) in zip(idx.to_list(), results, strict=True):
             verdicts[j] = v
             reasons[j] = r
@@ -118,8 +101,8 @@ class StreamingVerifier:
                  across_files: bool = False) -> None:
         self.keys = keys if keys is not None else KeyRing(use_env=True)
         self.legacy = legacy
-        self.jobs = jobs
         self.across_files = across_files
+        self.pool = WorkerPool(jobs)
         self._links: list[pl.DataFrame] = []
 
     def batch(self, records: pl.DataFrame) -> pl.DataFrame:
@@ -128,11 +111,12 @@ class StreamingVerifier:
         if records.height == 0:
             return pl.DataFrame(schema={"authenticity": pl.String, "authenticity_reason": pl.String})
         self._links.append(link_frame(records, hash_all=True))
-        return authenticity_layer(records, self.keys, self.legacy, jobs=self.jobs)
+        return authenticity_layer(records, self.keys, self.legacy, pool=self.pool)
 
     def finish(self) -> pl.DataFrame:
         from engine.authenticity.chain import LINK_SCHEMA, verdicts_from_links
 
+        self.pool.close()
         links = pl.concat(self._links) if self._links else pl.DataFrame(schema=LINK_SCHEMA)
         self._links = []
         if links.height == 0:
@@ -140,3 +124,13 @@ class StreamingVerifier:
                                         "chain_reason": pl.String})
         verdicts = verdicts_from_links(links, across_files=self.across_files)
         return pl.concat([links.select("source", "line"), verdicts], how="horizontal")
+
+
+def batch_frame(batch: Any) -> pl.DataFrame:
+    """source, line, kind, raw of every record of an engine.io RecordBatch (typed and slow rows), by line."""
+    schema = {"source": pl.String, "line": pl.Int64, "kind": pl.String, "raw": pl.String}
+    frames = [part.typed.select(pl.lit(batch.source).alias("source"), "line", pl.lit(part.kind).alias("kind"), "raw")
+              for part in batch.parts]
+    slow = [(batch.source, line, part.kind, raw) for part in batch.parts for line, raw, _ in part.slow]
+    frames.append(pl.DataFrame(slow, schema=schema, orient="row"))
+    return pl.concat([f.cast(schema) for f in frames]).sort("line")

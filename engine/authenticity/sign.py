@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +20,7 @@ import orjson
 from engine.authenticity.canonical import loads, record_body, record_hash
 from engine.authenticity.dsse import make_envelope
 from engine.authenticity.keys import load_private_key
-
-PARALLEL_MIN_ROWS = 6000
-_CHUNK = 4000
+from engine.authenticity.pool import WorkerPool
 
 
 @dataclass
@@ -34,9 +30,12 @@ class SignReport:
     skipped: list[tuple[str, int, str]] = field(default_factory=list)  # source, line, reason
 
 
-def link_bodies(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Set `prev_record_hash` per run (input order). Bodies must have no signature carriers."""
-    last: dict[Any, str] = {}
+def link_bodies(bodies: list[dict[str, Any]], last: dict[Any, str] | None = None) -> list[dict[str, Any]]:
+    """Set `prev_record_hash` per run (input order). Bodies must have no signature carriers.
+
+    `last` (run_id -> hash of the run's latest record) carries the chain from batch to batch.
+    """
+    last = {} if last is None else last
     out = []
     for body in bodies:
         run = body.get("run_id")
@@ -55,58 +54,59 @@ def sign_bodies(bodies: list[dict[str, Any]], private_key: Any, key_id: str) -> 
     return lines
 
 
+_KEYS: dict[str, Any] = {}
+
+
 def _sign_chunk(bodies: list[dict[str, Any]], key_path: str, key_id: str) -> list[bytes]:
-    return sign_bodies(bodies, load_private_key(key_path), key_id)
+    key = _KEYS.get(key_path)
+    if key is None:  # once per worker process
+        key = _KEYS[key_path] = load_private_key(key_path)
+    return sign_bodies(bodies, key, key_id)
 
 
-def sign_many(bodies: list[dict[str, Any]], key_path: str | Path, key_id: str, *, jobs: int = 1) -> list[bytes]:
-    if jobs <= 1 or len(bodies) < PARALLEL_MIN_ROWS:
-        return sign_bodies(bodies, load_private_key(key_path), key_id)
-    chunks = [bodies[i:i + _CHUNK] for i in range(0, len(bodies), _CHUNK)]
-    out: list[bytes] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        for part in pool.map(_sign_chunk, chunks, [str(key_path)] * len(chunks), [key_id] * len(chunks)):
-            out.extend(part)
-    return out
-
-
-def write_lines_atomic(lines: Sequence[bytes], out: str | Path) -> None:
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            for line in lines:
-                fh.write(line)
-                fh.write(b"\n")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def sign_paths(paths: Sequence[str], key_path: str | Path, key_id: str, out: str | Path, *,
-               chain: bool = False, jobs: int = 1) -> SignReport:
-    """Sign every record of `paths` into the JSONL file `out` (written atomically)."""
-    from engine.io import load_records
-
-    load_private_key(key_path)  # fail early, before reading a large input
-    loaded = load_records(list(paths))
-    report = SignReport(out=str(out))
-    report.skipped.extend((s, n, f"unreadable: {r}") for s, n, r in
-                          loaded.quarantine.select("source", "line", "reason").iter_rows())
+def _bodies(records: Any, report: SignReport) -> list[dict[str, Any]]:
     bodies: list[dict[str, Any]] = []
-    frame = loaded.records
-    for source, line, raw in zip(frame["source"].to_list(), frame["line"].to_list(), frame["raw"].to_list(),
+    # per-record Python is inherent here: every record is re-serialised and signed
+    for source, line, raw in zip(records["source"].to_list(), records["line"].to_list(), records["raw"].to_list(),
                                  strict=True):
         rec = loads(raw)
         if not isinstance(rec, dict) or not isinstance(rec.get("run_id"), str) or not rec["run_id"]:
             report.skipped.append((source, line, "record has no string run_id to bind the signature to"))
             continue
         bodies.append(record_body(rec))
-    if chain:
-        bodies = link_bodies(bodies)
-    lines = sign_many(bodies, key_path, key_id, jobs=jobs)
-    write_lines_atomic(lines, out)
-    report.signed = len(lines)
+    return bodies
+
+
+def sign_paths(paths: Sequence[str], key_path: str | Path, key_id: str, out: str | Path, *,
+               chain: bool = False, jobs: int = 1) -> SignReport:
+    """Sign every record of `paths` into the JSONL file `out`, streaming, written atomically.
+
+    With `chain`, runs are linked in input order across all inputs (the output is one file).
+    """
+    from engine.authenticity.layers import batch_frame
+    from engine.io import iter_record_batches
+
+    load_private_key(key_path)  # fail early, before reading a large input
+    report = SignReport(out=str(out))
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    last: dict[Any, str] = {}
+    try:
+        with open(tmp, "wb") as fh, WorkerPool(jobs) as pool:
+            for batch in iter_record_batches(list(paths), typed=False):
+                report.skipped.extend((batch.source, n, f"unreadable: {r}") for n, _, r in batch.quarantine)
+                if not batch.parts:
+                    continue
+                bodies = _bodies(batch_frame(batch), report)
+                if chain:
+                    bodies = link_bodies(bodies, last)
+                lines = pool.map_chunks(_sign_chunk, bodies, str(key_path), key_id)
+                fh.write(b"\n".join(lines) + b"\n" if lines else b"")
+                report.signed += len(lines)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    report.skipped.sort(key=lambda t: (t[0], t[1]))
     return report

@@ -1,4 +1,8 @@
-"""`engine verify`: authenticity and chain verdicts for records, plus receipts, from files."""
+"""`engine verify`: authenticity and chain verdicts for records, plus receipts, from files.
+
+Streams the input batch by batch (bounded memory): signatures are checked per batch in a reused
+worker pool, only the small link columns are kept for the chain step at the end.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,12 @@ import polars as pl
 
 from engine.authenticity.canonical import loads
 from engine.authenticity.keys import KeyRing
-from engine.authenticity.layers import summarize, verify_frame
+from engine.authenticity.layers import StreamingVerifier, batch_frame, summarize
 from engine.authenticity.receipt import is_receipt, verify_receipt
+
+VERDICT_SCHEMA = {"source": pl.String, "line": pl.Int64, "run_id": pl.String, "authenticity": pl.String,
+                  "authenticity_reason": pl.String, "chain": pl.String, "chain_reason": pl.String}
+QUARANTINE_SCHEMA = {"source": pl.String, "line": pl.Int64, "reason": pl.String}
 
 
 @dataclass(frozen=True)
@@ -57,30 +65,48 @@ def keyring_for(keys_dir: Path | None) -> KeyRing:
     return KeyRing.from_dir(keys_dir) if keys_dir is not None else KeyRing(use_env=True)
 
 
+def _split_receipts(records: pl.DataFrame, ring: KeyRing, receipts: list[dict[str, Any]]) -> pl.DataFrame:
+    """Verify run receipts among `records` (into `receipts`); return the other records."""
+    maybe = records.select((pl.col("kind") == "unknown")
+                           & pl.col("raw").str.contains("receipt_version", literal=True)).to_series()
+    if not maybe.any():
+        return records
+    is_rec: list[bool] = []
+    for source, line, raw in records.filter(maybe).select("source", "line", "raw").iter_rows():
+        obj = loads(raw)
+        is_rec.append(is_receipt(obj))
+        if is_rec[-1]:
+            receipts.append({"source": source, "line": line, **verify_receipt(obj, ring)})
+    flags = iter(is_rec)
+    return records.filter(pl.Series([not (m and next(flags)) for m in maybe.to_list()]))
+
+
 def verify_paths(paths: Sequence[str], options: VerifyOptions) -> VerifyResult:
-    from engine.io import load_records
+    from engine.io import iter_record_batches
 
     ring = keyring_for(options.keys_dir)
-    loaded = load_records(list(paths))
-    records = loaded.records
-    maybe_receipt = records.select(
-        (pl.col("kind") == "unknown") & pl.col("raw").str.contains("receipt_version", literal=True)
-    ).to_series()
+    sv = StreamingVerifier(ring, legacy=options.legacy, jobs=options.jobs, across_files=options.chain_across_files)
     receipts: list[dict[str, Any]] = []
-    keep = ~maybe_receipt
-    if maybe_receipt.any():
-        cand = records.filter(maybe_receipt)
-        is_rec = []
-        for source, line, raw in cand.select("source", "line", "raw").iter_rows():
-            obj = loads(raw)
-            if is_receipt(obj):
-                receipts.append({"source": source, "line": line, **verify_receipt(obj, ring)})
-                is_rec.append(True)
-            else:
-                is_rec.append(False)
-        flags = maybe_receipt.to_list()
-        it = iter(is_rec)
-        keep = pl.Series([not (f and next(it)) for f in flags])
-    verdicts = verify_frame(records.filter(keep), ring, legacy=options.legacy, jobs=options.jobs,
-                            across_files=options.chain_across_files)
-    return VerifyResult(verdicts=verdicts, receipts=receipts, quarantine=loaded.quarantine, options=options)
+    quarantine: list[tuple[str, int, str]] = []
+    parts: list[pl.DataFrame] = []
+    try:
+        for batch in iter_record_batches(list(paths), typed=False):
+            quarantine.extend((batch.source, n, reason) for n, _, reason in batch.quarantine)
+            if not batch.parts:
+                continue
+            records = _split_receipts(batch_frame(batch), ring, receipts)
+            if records.height == 0:
+                continue
+            auth = sv.batch(records)
+            ids = records.select("source", "line", pl.col("raw").str.json_path_match("$.run_id").alias("run_id"))
+            parts.append(pl.concat([ids, auth], how="horizontal"))
+        chain = sv.finish()
+    finally:
+        sv.pool.close()
+    if parts:
+        verdicts = pl.concat(parts).join(chain, on=["source", "line"], how="left", maintain_order="left")
+        verdicts = verdicts.select(list(VERDICT_SCHEMA))
+    else:
+        verdicts = pl.DataFrame(schema=VERDICT_SCHEMA)
+    q = pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA, orient="row")
+    return VerifyResult(verdicts=verdicts, receipts=receipts, quarantine=q, options=options)
