@@ -351,7 +351,6 @@ def read_numbers(path: str | Path, field_name: str = "error") -> list[float]:
     text = _open_text(p)
     source = str(path)
     stripped = text.strip()
-    values: list[Any]
     if stripped.startswith(("[", "{")) and not p.name.lower().endswith((".jsonl", ".jsonl.gz")):
         parsed = _parse_json_document(text, source)
         if parsed is not None:
@@ -362,8 +361,7 @@ def read_numbers(path: str | Path, field_name: str = "error") -> list[float]:
     rows, bad = _parse_jsonl(text, source)
     if bad:
         raise InputError(bad[0].reason, path=source, line=bad[0].line)
-    values = [_number(v, field_name, source, i) for i, v in rows]
-    return values
+    return [_number(v, field_name, source, i) for i, v in rows]
 
 
 def _number(value: Any, field_name: str, source: str, line: int) -> float:
