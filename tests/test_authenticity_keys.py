@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -78,19 +76,32 @@ def _secret_forms(key_path: Path) -> list[bytes]:
     return forms
 
 
-def _run(args: list[str], cwd: Path) -> bytes:
-    env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=cwd, capture_output=True, env=env,
-                          timeout=300)
-    return proc.stdout + b"\n" + proc.stderr
+def _runner(capsys, monkeypatch, cwd: Path):
+    """Run `engine ARGS` in-process through cli.main (the real error mapping), capturing both streams."""
+    import cli
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def run(args: list[str]) -> bytes:
+        monkeypatch.setattr(sys, "argv", ["engine", *args])
+        try:
+            cli.main()
+        except SystemExit:
+            pass
+        out = capsys.readouterr()
+        return (out.out + "\n" + out.err).encode()
+
+    return run
 
 
-def test_private_key_never_leaks(tmp_path):
+def test_private_key_never_leaks(tmp_path, capsys, monkeypatch):
     from benchmarks.generate import records
 
     (tmp_path / "recs.jsonl").write_text("".join(__import__("json").dumps(r) + "\n" for r in records("aep", 20, 1)))
-    outputs = [_run(["keygen", "--key-id", "leak", "--out", "keys"], tmp_path),
-               _run(["keygen", "--key-id", "leak", "--out", "keys", "--format", "json"], tmp_path)]  # refused
+    run = _runner(capsys, monkeypatch, tmp_path)
+    outputs = [run(["keygen", "--key-id", "leak", "--out", "keys"]),
+               run(["keygen", "--key-id", "leak", "--out", "keys", "--format", "json"])]  # refused
     key = tmp_path / "keys" / "leak.key"
     (tmp_path / "art.txt").write_text("artifact\n")
     broken = tmp_path / "broken.key"
@@ -121,12 +132,16 @@ def test_private_key_never_leaks(tmp_path):
         ["receipt", "--run-id", "r", "--key", "broken.key"],
     ]
     for args in commands:
-        outputs.append(_run(args, tmp_path))
+        outputs.append(run(args))
     forms = _secret_forms(key)
     # every file we wrote, except the private key itself and the two copies the test made on purpose
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".key" and p.parent != misplaced]
     blobs = outputs + [p.read_bytes() for p in written]
     assert any(b"signed 20 record" in o for o in outputs)
+    joined = b"".join(outputs)
+    assert b"not an unencrypted Ed25519 private key" in joined  # the error paths really ran
+    assert b"key load error in leak.pub" in joined
+    assert any(form in key.read_bytes() or form in b"".join(forms) for form in forms)
     for blob in blobs:
         for form in forms:
             assert form not in blob

@@ -186,3 +186,17 @@ def test_sign_skips_records_without_run_id(tmp_path):
     report = sign_paths([str(src)], priv, "k", tmp_path / "out.jsonl")
     assert report.signed == 1 and len(report.skipped) == 1 and report.skipped[0][1] == 2
     assert Path(tmp_path / "out.jsonl").read_text().count("\n") == 1
+
+
+def test_cli_verify_of_signed_file(signed):
+    from typer.testing import CliRunner
+
+    import cli
+
+    d, out, _ = signed
+    res = CliRunner().invoke(cli.app, ["verify", str(out), "--keys", str(d / "keys"), "--format", "json",
+                                       "--summary-only", "--require-signed", "--out", str(d / "verdicts.parquet")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)["summary"]
+    assert summary["authenticity"] == {"dsse-valid": N} and summary["ok"]
+    assert pl.read_parquet(d / "verdicts.parquet").height == N

@@ -12,6 +12,10 @@ ever sees an event without its index or an index without its event; a crash leav
 generation live. `verify` recomputes every event hash and link, checks the signature and that the
 index covers the whole log, replays the log and compares FULL entries with the index, and checks
 every artifact's SHA-256. Each problem names the event (seq, line) or entry id it concerns.
+
+Artifact paths are stored relative to the registry directory, so a registry moved together with
+its artifacts still verifies. A write first verifies the registry with the writer's own key and
+refuses to extend a registry that fails (or that another key signed: no key rotation yet).
 """
 
 from __future__ import annotations
@@ -346,10 +350,11 @@ def _append(registry_dir: Path, kind: str, entry: dict[str, Any], key_path: str 
         events = [e for e in read_events(old)[0] if e is not None]
     prev = events[-1]["event_hash"] if events else None
     event = {"seq": len(events) + 1, "event": kind, "ts": now, "entry": entry, "prev_event_hash": prev}
-    event["event_hash"] = event_hash(event)
+    head = event_hash(event)
+    event["event_hash"] = head
     events.append(event)
     line = json.dumps(event, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
-    index = _index_bytes(replay(events), len(events), event["event_hash"], now)
+    index = _index_bytes(replay(events), len(events), head, now)
     sig = private.sign(index)
     sig_doc = json.dumps({"alg": "ed25519", "key_id": key_id, "signed_file": INDEX,
                           "sig": base64.urlsafe_b64encode(sig).decode("ascii")}, indent=2) + "\n"
