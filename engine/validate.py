@@ -19,7 +19,7 @@ import polars as pl
 
 from engine.contract.schemas import KINDS
 from engine.contract.semantic import RULES, semantic_exprs, semantic_rules_py
-from engine.contract.structural import diagnose, fast_accept
+from engine.contract.structural import StructuralError, diagnose, fast_accept
 from engine.io.records import KindBatch, RecordBatch, iter_record_batches
 from engine.validate_errors import ErrorSink
 
@@ -130,7 +130,10 @@ def check_kind_batch(part: KindBatch) -> KindVerdicts:
 
             for line, raw, run_id in rejected.select("line", "raw", "run_id").iter_rows():
                 # per-record Python only for rows the fast path did not accept
-                found = diagnose(kind, json.loads(raw))
+                try:
+                    found = diagnose(kind, json.loads(raw))
+                except RecursionError:
+                    found = [StructuralError("$", "depth", "record nested too deeply to validate")]
                 struct_bad[line] = bool(found)
                 errors.extend((line, kind, run_id, "structural", e.path, e.rule, e.message) for e in found)
         else:

@@ -117,23 +117,48 @@ def python_parse(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return value, None
 
 
+def _invalid_utf8(lines: list[bytes], already_bad: set[int]) -> list[int]:
+    try:
+        b"\n".join(lines).decode("utf-8")  # one C pass; the per-line search only when it fails
+        return []
+    except UnicodeDecodeError:
+        pass
+    out = []
+    for i, line in enumerate(lines):
+        if i in already_bad:
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            out.append(i)
+    return out
+
+
 def parse_block(block: LineBlock, schema: pa.Schema) -> ParsedBlock:
     lines = block.lines
     quarantine = list(block.rejects)
     if not lines:
         return ParsedBlock(block.source, schema.empty_table(), [], [], [], quarantine, block.skipped)
-    ranges = [(lo, min(lo + SUB_BLOCK_LINES, len(lines))) for lo in range(0, len(lines), SUB_BLOCK_LINES)]
-    if len(ranges) > 1:
-        results = list(_pool().map(lambda r: _parse_sub_block(lines, r[0], r[1], schema), ranges))
-    else:
-        results = [_parse_sub_block(lines, ranges[0][0], ranges[0][1], schema)]
+    # Known bad before parsing: not starting like an object (pyarrow reads a bare `null` as a row)
+    # or not UTF-8 (pyarrow does not validate string bytes).
+    pre_bad = set(_invalid_utf8(lines, set()))
+    pre_bad.update(i for i, line in enumerate(lines) if line[0] != 0x7B)  # '{'
+    cand = [i for i in range(len(lines)) if i not in pre_bad] if pre_bad else list(range(len(lines)))
+    cand_lines = [lines[i] for i in cand] if pre_bad else lines
     pieces: list[tuple[int, pa.Table]] = []
-    bad: list[int] = []
-    for good_part, bad_part in results:
-        pieces.extend(good_part)
-        bad.extend(bad_part)
+    parse_bad: list[int] = []
+    if cand_lines:
+        n = len(cand_lines)
+        ranges = [(lo, min(lo + SUB_BLOCK_LINES, n)) for lo in range(0, n, SUB_BLOCK_LINES)]
+        if len(ranges) > 1:
+            results = list(_pool().map(lambda r: _parse_sub_block(cand_lines, r[0], r[1], schema), ranges))
+        else:
+            results = [_parse_sub_block(cand_lines, 0, n, schema)]
+        for good_part, bad_part in results:
+            pieces.extend(good_part)
+            parse_bad.extend(bad_part)
     pieces.sort(key=lambda p: p[0])
-    bad.sort()
+    bad = sorted(pre_bad | {cand[j] for j in parse_bad})
     if bad:
         bad_set = set(bad)
         keep = [i for i in range(len(lines)) if i not in bad_set]
