@@ -187,8 +187,12 @@ def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy) -> di
 
 def _write_batch(store: DuckStore | LakeStore, batch: RecordBatch, digest: str, rows: dict[str, int],
                  policy: AdmissionPolicy) -> None:
-    for table, frame in batch_tables(batch, digest, policy).items():
-        store.write(table, frame, table_kind(table) or ("aep" if table == "admission" else "other"))
+    tables = batch_tables(batch, digest, policy)
+    store.write_many([
+        (table, frame, table_kind(table) or ("aep" if table == "admission" else "other"))
+        for table, frame in tables.items()
+    ])
+    for table, frame in tables.items():
         rows[table] = rows.get(table, 0) + frame.height
 
 
@@ -198,10 +202,10 @@ def _ingest_source(
 ) -> SourceResult:
     rows: dict[str, int] = {}
     policy = load_policy(options.policy)
-    store.begin(digest)
+    if replacing:
+        store.drop_sources([src.path], [digest])
+    store.begin(digest, src.path)
     try:
-        if replacing:
-            store.drop_sources([src.path], [digest])
         for batch in iter_record_batches([src.path], kind=options.kind):
             _write_batch(store, batch, digest, rows, policy)
             if progress is not None:

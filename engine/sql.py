@@ -112,7 +112,7 @@ def list_objects(store: str) -> pl.DataFrame:
     try:
         cols = con.sql(
             "SELECT c.table_name AS name, c.column_name AS column, c.data_type, c.ordinal_position "
-            "FROM information_schema.columns c WHERE c.table_schema = 'main'"
+            "FROM information_schema.columns c WHERE c.table_schema = 'main' AND NOT starts_with(c.table_name, '_')"
         ).pl()
     finally:
         con.close()

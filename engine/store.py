@@ -83,8 +83,9 @@ class Store(Protocol):
 
     def known_sources(self) -> pl.DataFrame: ...
     def drop_sources(self, sources: list[str], digests: list[str]) -> None: ...
-    def begin(self, digest: str) -> None: ...
+    def begin(self, digest: str, source: str) -> None: ...
     def write(self, table: str, frame: pl.DataFrame, kind: str) -> None: ...
+    def write_many(self, items: list[tuple[str, pl.DataFrame, str]]) -> None: ...
     def commit(self, source_row: dict[str, object]) -> None: ...
     def rollback(self) -> None: ...
     def close(self) -> None: ...
@@ -95,6 +96,11 @@ def _typed_empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 
 class DuckStore:
+    """A DuckDB file. Each batch commits on its own (one huge transaction per source would hold
+    the whole source in memory); a source counts as ingested only once its `sources` row is
+    committed, and `_ingest_pending` names the source being written so that the rows of an
+    interrupted ingest are removed the next time the store is opened."""
+
     kind: StoreKind = "duckdb"
 
     def __init__(self, path: str) -> None:
@@ -105,28 +111,39 @@ class DuckStore:
             self.con = duckdb.connect(path)
         except duckdb.Error as exc:
             raise InputError(f"cannot open the store: {exc}", path=path) from exc
+        self.source = ""
         for table, schema in ALL_SCHEMAS.items():
             self.con.register("_empty", _typed_empty(schema).to_arrow())
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _empty")
             self.con.unregister("_empty")
+        self.con.execute("CREATE TABLE IF NOT EXISTS _ingest_pending (source VARCHAR)")
         create_views(self.con)
+        interrupted = [r[0] for r in self.con.execute("SELECT source FROM _ingest_pending").fetchall()]
+        if interrupted:
+            self._delete(interrupted, with_sources=False)
+
+    def _delete(self, sources: list[str], *, with_sources: bool) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+        for table in ALL_SCHEMAS:
+            if table != "sources" or with_sources:
+                self.con.execute(f"DELETE FROM {table} WHERE list_contains($s, source)", {"s": sources})
+        self.con.execute("DELETE FROM _ingest_pending WHERE list_contains($s, source)", {"s": sources})
+        self.con.execute("COMMIT")
 
     def known_sources(self) -> pl.DataFrame:
         return self.con.sql("SELECT source, digest FROM sources").pl()
 
     def drop_sources(self, sources: list[str], digests: list[str]) -> None:
-        """Delete every row of these sources (and of any source with one of these digests),
-        inside the transaction of the ingest that replaces them."""
+        """Delete every row of these sources (and of any source with one of these digests)."""
         names = self.con.execute(
             "SELECT DISTINCT source FROM sources WHERE list_contains($d, digest) OR list_contains($s, source)",
             {"d": digests, "s": sources},
         ).fetchall()
-        victims = sorted({n[0] for n in names} | set(sources))
-        for table in ALL_SCHEMAS:
-            self.con.execute(f"DELETE FROM {table} WHERE list_contains($s, source)", {"s": victims})
+        self._delete(sorted({n[0] for n in names} | set(sources)), with_sources=True)
 
-    def begin(self, digest: str) -> None:
-        self.con.execute("BEGIN TRANSACTION")
+    def begin(self, digest: str, source: str) -> None:
+        self.source = source
+        self.con.execute("INSERT INTO _ingest_pending VALUES ($s)", {"s": source})
 
     def _add_missing_columns(self, table: str, frame: pl.DataFrame) -> None:
         have = {r[0] for r in self.con.execute(
@@ -139,22 +156,38 @@ class DuckStore:
                 self.con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {sql_type}')
 
     def write(self, table: str, frame: pl.DataFrame, kind: str) -> None:
-        if frame.height == 0:
-            return
-        if table in RESULT_SCHEMAS:
-            self._add_missing_columns(table, frame)
-        self.con.register("_batch", frame.to_arrow())
+        self.write_many([(table, frame, kind)])
+
+    def write_many(self, items: list[tuple[str, pl.DataFrame, str]]) -> None:
+        """Insert several tables' rows in one transaction (Arrow scans, never row inserts)."""
+        items = [(t, f, k) for t, f, k in items if f.height]
+        for table, frame, _ in items:
+            if table in RESULT_SCHEMAS:
+                self._add_missing_columns(table, frame)
+        self.con.execute("BEGIN TRANSACTION")
         try:
-            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
-        finally:
-            self.con.unregister("_batch")
+            for table, frame, _ in items:
+                self.con.register("_batch", frame.to_arrow())
+                try:
+                    self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
+                finally:
+                    self.con.unregister("_batch")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
 
     def commit(self, source_row: dict[str, object]) -> None:
-        self.write("sources", pl.DataFrame([source_row], schema=SOURCES_SCHEMA), "")
+        self.con.execute("BEGIN TRANSACTION")
+        self.con.register("_batch", pl.DataFrame([source_row], schema=SOURCES_SCHEMA).to_arrow())
+        self.con.execute("INSERT INTO sources BY NAME SELECT * FROM _batch")
+        self.con.unregister("_batch")
+        self.con.execute("DELETE FROM _ingest_pending WHERE source = $s", {"s": self.source})
         self.con.execute("COMMIT")
 
     def rollback(self) -> None:
-        self.con.execute("ROLLBACK")
+        if self.source:
+            self._delete([self.source], with_sources=False)
 
     def close(self) -> None:
         self.con.execute("CHECKPOINT")
@@ -194,8 +227,13 @@ class LakeStore:
         victims = set(digests) | set(known.filter(pl.col("source").is_in(sources))["digest"].to_list())
         self.doomed = sorted(f for d in victims for f in self.root.glob(f"*/**/part-{d[:16]}-*.parquet"))
 
-    def begin(self, digest: str) -> None:
-        self.digest, self.batch, self.pending, self.doomed = digest, 0, [], []
+    def begin(self, digest: str, source: str) -> None:
+        # `doomed` (set by drop_sources just before) survives until commit or rollback
+        self.digest, self.batch, self.pending = digest, 0, []
+
+    def write_many(self, items: list[tuple[str, pl.DataFrame, str]]) -> None:
+        for table, frame, kind in items:
+            self.write(table, frame, kind)
 
     def _target(self, table: str, kind: str) -> Path:
         part = self.root / table
@@ -224,6 +262,7 @@ class LakeStore:
         self.write("sources", pl.DataFrame([source_row], schema=SOURCES_SCHEMA), "")
         for f in self.doomed:
             f.unlink(missing_ok=True)
+        self.doomed = []
         # The sources entry is renamed last: a crash before it leaves only hidden temp files.
         for p in self.pending:
             os.replace(p.tmp, p.final)
@@ -232,7 +271,7 @@ class LakeStore:
     def rollback(self) -> None:
         for p in self.pending:
             p.tmp.unlink(missing_ok=True)
-        self.pending = []
+        self.pending, self.doomed = [], []
 
     def close(self) -> None:
         self.rollback()

@@ -141,3 +141,31 @@ def test_eval_items_accept_both_log_styles() -> None:
 def test_empty_input_gives_empty_tables(kind: str) -> None:
     tables = normalize_records(records_of(kind, []))
     assert all(frame.height == 0 for frame in tables.values())
+
+
+def _typed_vs_raw(path: Path) -> None:
+    from polars.testing import assert_frame_equal
+
+    from engine.io.records import iter_record_batches
+    from engine.normalize import normalize_typed_aep
+
+    for batch in iter_record_batches([str(path)]):
+        for part in batch.parts:
+            if part.kind != "aep" or not part.typed.height:
+                continue
+            typed = part.typed.with_columns(pl.lit(batch.source).alias("source"), record_key(DIGEST, pl.col("line")))
+            raw = typed.select("record_key", "source", "line", pl.lit("aep").alias("kind"), "raw")
+            fast, slow = normalize_typed_aep(typed), normalize_records(raw)
+            for table in ("runs", "actions", "decisions", "verifiers", "input_refs", "output_refs"):
+                order = ["record_key", "idx"] if "idx" in fast[table].columns else ["record_key"]
+                assert_frame_equal(fast[table].sort(order), slow[table].sort(order), check_exact=True)
+
+
+def test_typed_aep_path_equals_the_raw_decode_path() -> None:
+    """The reader's contract-typed columns and the store's own tolerant decode give the same tables."""
+    _typed_vs_raw(FIXTURES / "aep.jsonl")
+
+
+@pytest.mark.skipif(not (FIXTURES.parent.parent / "data" / "smoke" / "aep.jsonl").is_file(), reason="no smoke data")
+def test_typed_aep_path_equals_the_raw_decode_path_on_smoke_data() -> None:
+    _typed_vs_raw(FIXTURES.parent.parent / "data" / "smoke" / "aep.jsonl")

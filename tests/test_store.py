@@ -127,3 +127,36 @@ def test_smoke_runs_equal_valid_aep_records(tmp_path: Path) -> None:
     report = validate_paths([str(SMOKE)], ValidateOptions(progress=False))
     n = run_query(store, "select count(*) as n from runs").frame["n"][0]
     assert n == report.by_kind["aep"]["valid"]
+
+
+def test_a_failed_ingest_leaves_no_rows_of_that_source(inputs: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.ingest as ing
+
+    store = str(tmp_path / "e.duckdb")
+    ingest([str(inputs / "compliance.jsonl")], store)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ing, "normalize_typed_aep", boom)
+    with pytest.raises(RuntimeError):
+        ingest([str(inputs / "aep.jsonl")], store)
+    monkeypatch.undo()
+    got = counts(store)
+    assert (got["runs"], got["validation"], got["compliance"], got["sources"]) == (0, 3, 3, 1)
+    assert ingest([str(inputs / "aep.jsonl")], store).sources[0].status == "ingested"
+    assert counts(store)["runs"] == 4
+
+
+def test_rows_of_an_interrupted_ingest_are_removed_on_the_next_open(inputs: Path, tmp_path: Path) -> None:
+    from engine.store import DuckStore
+
+    store = str(tmp_path / "e.duckdb")
+    ingest([str(inputs / "aep.jsonl")], store)
+    con = duckdb.connect(store)
+    con.execute("INSERT INTO runs (record_key, source, line, run_id) VALUES (1, 'half.jsonl', 1, 'x')")
+    con.execute("INSERT INTO _ingest_pending VALUES ('half.jsonl')")  # as a killed ingest leaves it
+    con.close()
+    DuckStore(store).close()
+    assert counts(store)["runs"] == 4
