@@ -147,12 +147,8 @@ def _admit(
     from engine.admission_run import admit_paths
 
     chosen = _policy_or_default(policy, min_score)
-    if fmt is OutputFormat.text:
-        with stderr_console().status("admission") as status:
-            result = admit_paths([str(p) for p in paths], chosen, out_dir=out, out_format=out_format.value,
-                                 kind=kind, step=lambda msg: status.update(msg))
-    else:
-        result = admit_paths([str(p) for p in paths], chosen, out_dir=out, out_format=out_format.value, kind=kind)
+    result = admit_paths([str(p) for p in paths], chosen, out_dir=out, out_format=out_format.value, kind=kind,
+                         progress=fmt is OutputFormat.text)
     if fmt is OutputFormat.json:
         emit_json(result.summary)
     else:

@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, str] = {
     "ingest": "benchmarks.bench_ingest",
     "verify": "benchmarks.bench_verify",
     "paired": "benchmarks.bench_paired",
+    "admit": "benchmarks.bench_admit",
 }
 
 

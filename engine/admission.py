@@ -61,24 +61,34 @@ def round_scaled(x: np.ndarray, ndigits: int) -> np.ndarray:
     return np.copysign(m, x)
 
 
-def py_round(values: pl.Series, ndigits: int = 4) -> pl.Series:
-    """Element-wise Python round(v, ndigits) of a Float64 series (nulls and non-finite kept)."""
-    arr = values.cast(pl.Float64).fill_null(0.0).to_numpy()
+def _round_values(values: np.ndarray, ndigits: int) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        rounded = np.where(np.isfinite(arr), round_scaled(arr, ndigits) / 10.0**ndigits, arr)
-    out = pl.Series(values.name, rounded, dtype=pl.Float64)
-    if values.null_count():
-        out = pl.select(pl.when(values.is_null()).then(None).otherwise(out)).to_series().alias(values.name)
-    return out
+        return np.where(np.isfinite(values), round_scaled(values, ndigits) / 10.0**ndigits, values)
+
+
+def py_round(values: pl.Series, ndigits: int = 4) -> pl.Series:
+    """Element-wise Python round(v, ndigits) of a Float64 series (nulls and non-finite kept).
+
+    Scores take few distinct values, so only the distinct ones are rounded."""
+    values = values.cast(pl.Float64)
+    distinct = values.drop_nulls().unique()
+    if distinct.len() == 0:
+        return values
+    rounded = pl.Series(_round_values(distinct.to_numpy(), ndigits), dtype=pl.Float64)
+    return values.replace_strict(distinct, rounded, return_dtype=pl.Float64).alias(values.name)
 
 
 def format_2f(values: pl.Series) -> pl.Series:
     """f"{v:.2f}" for non-negative finite floats, vectorized (same rounding as Python)."""
-    m = pl.Series("m", round_scaled(values.fill_null(0.0).to_numpy(), 2)).cast(pl.Int64)
-    frame = pl.DataFrame({"m": m})
-    return frame.select(
+    values = values.cast(pl.Float64).fill_null(0.0)
+    if values.len() == 0:
+        return pl.Series(values.name, [], dtype=pl.String)
+    distinct = values.unique()
+    m = pl.Series("m", round_scaled(distinct.to_numpy(), 2)).cast(pl.Int64)
+    text = pl.DataFrame({"m": m}).select(
         pl.format("{}.{}", pl.col("m") // 100, (pl.col("m") % 100).cast(pl.String).str.zfill(2))
-    ).to_series().alias(values.name)
+    ).to_series()
+    return values.replace_strict(distinct, text, return_dtype=pl.String).alias(values.name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,40 +105,69 @@ def _reserialise(raw: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _run_decode(frame: pl.DataFrame) -> pl.DataFrame:
+def _duckdb(sql_name: str, table: str, frame: pl.DataFrame) -> pl.DataFrame:
     import duckdb
 
     from engine.paths import load_sql
 
     con = duckdb.connect()
     try:
-        con.register("records", frame.to_arrow())
-        out = pl.from_arrow(con.sql(load_sql("admission/decode")).arrow())
+        con.register(table, frame.to_arrow())
+        out = pl.from_arrow(con.sql(load_sql(sql_name)).to_arrow_table())
     finally:
         con.close()
     assert isinstance(out, pl.DataFrame)
-    return out
+    return out.sort("row_nr") if not out["row_nr"].is_sorted() else out
+
+
+def _with_fixed_surrogates(frame: pl.DataFrame) -> pl.DataFrame:
+    """DuckDB refuses lone UTF-16 surrogate escapes that Python's json accepts: re-serialise
+    only the rows that contain surrogate escapes (U+FFFD-free '?' replacement keeps truthiness)."""
+    suspects = frame.filter(pl.col("raw").str.contains(_LONE_SURROGATE.pattern))
+    fixed = suspects.with_columns(
+        pl.Series("raw", [_reserialise(r) for r in suspects["raw"].to_list()], dtype=pl.String)
+    )
+    return frame.update(fixed, on="row_nr")
+
+
+def _run_duckdb(sql_name: str, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    import duckdb
+
+    try:
+        return _duckdb(sql_name, table, frame)
+    except duckdb.Error:
+        return _duckdb(sql_name, table, _with_fixed_surrogates(frame))
+
+
+def dpo_flags(raw: pl.Series) -> pl.Series:
+    """Truthiness of each record's top-level `_dpo_pair_id` (False when absent)."""
+    frame = pl.DataFrame({"raw": raw}).with_row_index("row_nr").with_columns(pl.col("row_nr").cast(pl.Int64))
+    candidates = frame.filter(pl.col("raw").str.contains('"_dpo_pair_id"', literal=True))
+    flags = pl.Series("dpo_pair", [False] * raw.len(), dtype=pl.Boolean)
+    if candidates.height:
+        found = _run_duckdb("admission/dpo_pair", "candidates", candidates)
+        flags = flags.scatter(found["row_nr"], found["dpo_pair"])
+    return flags
 
 
 def decode_evidence(records: pl.DataFrame) -> pl.DataFrame:
     """`records` (needs `raw`) plus the decoded AEP fields as top-level columns and `dpo_pair`."""
     frame = records.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr"), pl.col("raw"))
-    try:
-        decoded = _run_decode(frame)
-    except Exception as exc:  # DuckDB refuses lone UTF-16 surrogates that Python's json accepts
-        import duckdb
+    decoded = _run_duckdb("admission/decode", "records", frame)
+    return pl.concat([records, decoded.select("aep").unnest("aep")], how="horizontal").with_columns(
+        dpo_flags(records["raw"]))
 
-        if not isinstance(exc, duckdb.Error):
-            raise
-        suspects = frame.filter(pl.col("raw").str.contains(_LONE_SURROGATE.pattern))
-        fixed = suspects.with_columns(
-            pl.Series("raw", [_reserialise(r) for r in suspects["raw"].to_list()], dtype=pl.String)
-        )
-        frame = frame.update(fixed, on="row_nr")
-        decoded = _run_decode(frame)
-    if not decoded["row_nr"].is_sorted():
-        decoded = decoded.sort("row_nr")
-    return pl.concat([records, decoded.select("aep", "dpo_pair").unnest("aep")], how="horizontal")
+
+TYPED_COLUMNS: tuple[str, ...] = (
+    "schema_version", "run_id", "trace_id", "repo_commit", "model_id", "tool_manifest_digest", "recording_mode",
+    "created_at_ms", "actions", "capability_decisions", "verifier_results", "budget_ledger",
+)
+
+
+def typed_evidence(typed: pl.DataFrame) -> pl.DataFrame:
+    """The same view as `decode_evidence`, from a batch the typed AEP reader already decoded
+    (engine.io: declared Arrow schema), so the JSON is not parsed a second time."""
+    return typed.select("line", "raw", *TYPED_COLUMNS).with_columns(dpo_flags(typed["raw"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,30 +334,38 @@ def reasons_expr(policy: AdmissionPolicy) -> pl.Expr:
     return pl.concat_list(items).list.drop_nulls()
 
 
+def _rounded(name: str, ndigits: int = 4) -> pl.Expr:
+    return pl.col(name).map_batches(lambda s: py_round(s, ndigits), return_dtype=pl.Float64, is_elementwise=True)
+
+
 def score_frame(records: pl.DataFrame, policy: AdmissionPolicy) -> pl.DataFrame:
-    """Score decoded records (output of `decode_evidence` with a `structural_valid` column)."""
-    frame = records
-    if "structural_valid" not in frame.columns:
+    """Score decoded records (output of `decode_evidence` with a `structural_valid` column).
+
+    One lazy query: Polars fuses the stages and evaluates independent expressions in parallel."""
+    frame = records.lazy()
+    if "structural_valid" not in records.columns:
         frame = frame.with_columns(pl.lit(True).alias("structural_valid"))
     known = pl.col("schema_version").is_in(list(policy.known_versions)).fill_null(False)
-    frame = frame.with_columns(*evidence_counts(), (known & pl.col("structural_valid")).alias("scorable"))
     dims = dimension_exprs(policy)
-    frame = frame.with_columns(*(e.alias(f"dim_{d}") for d, e in dims.items()))
-    frame = frame.with_columns(weighted_score(policy).alias("score_raw"), penalty(policy).alias("penalty"))
-    frame = frame.with_columns(
-        pl.when(pl.col("scorable")).then(penalised_score(policy)).otherwise(0.0).alias("score_unrounded"),
-        pl.col("dim_evidence_completeness").alias("dim_evidence_completeness_unrounded"),
+    frame = (
+        frame.with_columns(*evidence_counts(), (known & pl.col("structural_valid")).alias("scorable"))
+        .with_columns(*(e.alias(f"dim_{d}") for d, e in dims.items()))
+        .with_columns(weighted_score(policy).alias("score_raw"), penalty(policy).alias("penalty"))
+        .with_columns(
+            pl.when(pl.col("scorable")).then(penalised_score(policy)).otherwise(0.0).alias("score_unrounded"),
+            pl.col("dim_evidence_completeness").alias("dim_evidence_completeness_unrounded"),
+        )
+        .with_columns(
+            _rounded("score_unrounded").alias("score"),
+            pl.col("score_unrounded").map_batches(format_2f, return_dtype=pl.String, is_elementwise=True)
+            .alias("score_2f"),
+            *(pl.when(pl.col("scorable")).then(_rounded(f"dim_{d}")).otherwise(None).alias(f"dim_{d}")
+              for d in DIMENSIONS),
+        )
+        .with_columns(category_expr(policy).alias("category"), reasons_expr(policy).alias("reasons"))
+        .with_columns(pl.col("category").is_in(list(TRAIN_CATEGORIES)).alias("admitted"))
     )
-    frame = frame.with_columns(
-        py_round(frame["score_unrounded"], 4).alias("score"),
-        format_2f(frame["score_unrounded"]).alias("score_2f"),
-        *(
-            pl.when(pl.col("scorable")).then(py_round(frame[f"dim_{d}"], 4)).otherwise(None).alias(f"dim_{d}")
-            for d in DIMENSIONS
-        ),
-    )
-    frame = frame.with_columns(category_expr(policy).alias("category"), reasons_expr(policy).alias("reasons"))
-    return frame.with_columns(pl.col("category").is_in(list(TRAIN_CATEGORIES)).alias("admitted"))
+    return frame.collect()
 
 
 OUTPUT_COLUMNS: tuple[str, ...] = (

@@ -9,15 +9,25 @@ scored records), each with its source file and line and the original record.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
-from engine.admission import DIMENSIONS, TRAIN_CATEGORIES, admit_records, summarize
-from engine.policy import AdmissionPolicy
+from engine.admission import (
+    DIMENSIONS,
+    OUTPUT_COLUMNS,
+    TRAIN_CATEGORIES,
+    admit_records,
+    decode_evidence,
+    score_frame,
+    summarize,
+    typed_evidence,
+)
+from engine.io.records import KindBatch
+from engine.policy import AdmissionPolicy, load_policy
 
 PARTITIONS: dict[str, pl.Expr] = {
     "admitted": pl.col("category").is_in(list(TRAIN_CATEGORIES)),
@@ -36,14 +46,60 @@ class AdmitResult:
     written: dict[str, str]
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+class PartitionSink:
+    """admitted / audit_only / rejected files written batch by batch (bounded memory), each to a
+    temporary name renamed into place on `close()`, removed on `abort()`."""
+
+    def __init__(self, out_dir: Path, fmt: OutFormat) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.fmt = fmt
+        self.paths = {name: out_dir / f"{name}.{fmt}" for name in PARTITIONS}
+        self.tmp = {name: p.with_name(f".{p.name}.tmp-{os.getpid()}") for name, p in self.paths.items()}
+        self._writers: dict[str, Any] = {}
+        self._schema: Any = None
+        if fmt == "jsonl":
+            self._files = {name: open(t, "w", encoding="utf-8") for name, t in self.tmp.items()}  # noqa: SIM115
+
+    def write(self, scored: pl.DataFrame) -> None:
+        for name, predicate in PARTITIONS.items():
+            part = scored.filter(predicate)
+            if self.fmt == "jsonl":
+                if part.height:
+                    self._files[name].write(_join_lines(_jsonl_lines(part)))
+                continue
+            if self._schema is None:
+                self._schema = scored.head(0).to_arrow().schema
+            if name not in self._writers:
+                import pyarrow.parquet as pq
+
+                self._writers[name] = pq.ParquetWriter(self.tmp[name], self._schema)
+            if part.height:
+                self._writers[name].write_table(part.to_arrow().cast(self._schema))
+
+    def close(self, empty: pl.DataFrame) -> dict[str, str]:
+        if self.fmt == "jsonl":
+            for f in self._files.values():
+                f.close()
+        else:
+            if self._schema is None:
+                self._schema = empty.to_arrow().schema
+            for name in PARTITIONS:
+                if name not in self._writers:
+                    import pyarrow.parquet as pq
+
+                    self._writers[name] = pq.ParquetWriter(self.tmp[name], self._schema)
+                self._writers[name].close()
+        for name, path in self.paths.items():
+            os.replace(self.tmp[name], path)
+        return {name: str(path) for name, path in self.paths.items()}
+
+    def abort(self) -> None:
+        for f in getattr(self, "_files", {}).values():
+            f.close()
+        for w in self._writers.values():
+            w.close()
+        for t in self.tmp.values():
+            t.unlink(missing_ok=True)
 
 
 def _jsonl_lines(part: pl.DataFrame) -> pl.Series:
@@ -54,25 +110,44 @@ def _jsonl_lines(part: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
-def write_partitions(scored: pl.DataFrame, out_dir: Path, fmt: OutFormat = "parquet") -> dict[str, str]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, str] = {}
-    for name, predicate in PARTITIONS.items():
-        part = scored.filter(predicate)
-        path = out_dir / f"{name}.{fmt}"
-        if fmt == "parquet":
-            _atomic_write(path, lambda p, part=part: part.write_parquet(p))
-        else:
-            text = _join_lines(_jsonl_lines(part)) if part.height else ""
-            _atomic_write(path, lambda p, text=text: p.write_text(text, encoding="utf-8"))
-        written[name] = str(path)
-    return written
-
-
 def _join_lines(lines: pl.Series) -> str:
     if lines.len() == 0:
         return ""
     return lines.str.join("\n").item() + "\n"
+
+
+def write_partitions(scored: pl.DataFrame, out_dir: Path, fmt: OutFormat = "parquet") -> dict[str, str]:
+    """Write an in-memory scored frame (with `raw`) as partitions."""
+    sink = PartitionSink(out_dir, fmt)
+    try:
+        sink.write(scored)
+        return sink.close(scored.head(0))
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def _score_part(part: KindBatch, source: str, policy: AdmissionPolicy) -> list[pl.DataFrame]:
+    from engine.validate import check_kind_batch
+
+    verdicts = check_kind_batch(part).verdicts.select(
+        "line", (pl.col("structural") == "valid").alias("structural_valid"))
+    frames: list[pl.DataFrame] = []
+    if part.typed.height:
+        if part.kind == "aep":
+            frames.append(typed_evidence(part.typed))
+        else:  # no typed AEP columns for unknown kinds: decode the JSON text
+            frames.append(decode_evidence(part.typed.select("line", "raw")))
+    if part.slow:
+        slow = pl.DataFrame({"line": [n for n, _, _ in part.slow], "raw": [r for _, r, _ in part.slow]},
+                            schema={"line": pl.Int64, "raw": pl.String})
+        frames.append(decode_evidence(slow))
+    out = []
+    for frame in frames:
+        frame = frame.join(verdicts, on="line", how="left").with_columns(
+            pl.col("structural_valid").fill_null(False), pl.lit(source).alias("source"))
+        out.append(score_frame(frame, policy).select(*OUTPUT_COLUMNS, "raw"))
+    return out
 
 
 def admit_paths(
@@ -82,33 +157,55 @@ def admit_paths(
     out_dir: Path | None = None,
     out_format: OutFormat = "parquet",
     kind: str | None = None,
-    step: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> AdmitResult:
-    from engine.io import load_records
-    from engine.validate import structural_valid
+    """Stream `paths` batch by batch: structural verdicts (engine.validate), admission scores,
+    partitions. Memory holds one batch plus the (small) per-record score table."""
+    from engine.io.records import iter_record_batches
+    from engine.io.sources import expand_paths
+    from engine.progress import ByteProgress
 
-    def say(msg: str) -> None:
-        if step is not None:
-            step(msg)
-
-    say("reading records")
-    loaded = load_records(list(paths), kind=kind)
-    records = loaded.records
-    aep = records.filter(pl.col("kind").is_in(list(_SCORABLE_KINDS))) if kind is None else records
-    say(f"validating {aep.height:,} records")
-    aep = aep.with_columns(structural_valid(aep)) if aep.height else aep.with_columns(
-        pl.lit(True).alias("structural_valid"))
-    say("scoring")
-    scored = admit_records(aep, policy)
-    summary = summarize(scored, policy)
-    summary["skipped_other_kinds"] = records.height - aep.height
-    summary["quarantined_lines"] = loaded.quarantine.height
-    written: dict[str, str] = {}
-    if out_dir is not None:
-        say("writing partitions")
-        written = write_partitions(scored, out_dir, out_format)
+    total = sum(s.size for s in expand_paths(list(paths)))
+    sink = PartitionSink(out_dir, out_format) if out_dir is not None else None
+    kept: list[pl.DataFrame] = []
+    quarantine: list[tuple[str, int, str, str]] = []
+    skipped = 0
+    seq = 0
+    try:
+        with ByteProgress(total, "admitting", enabled=progress) as bar:
+            for batch in iter_record_batches(paths, kind=kind):
+                quarantine.extend((batch.source, n, ex, reason) for n, ex, reason in batch.quarantine)
+                for part in batch.parts:
+                    if kind is None and part.kind not in _SCORABLE_KINDS:
+                        skipped += part.size
+                        continue
+                    for scored in _score_part(part, batch.source, policy):
+                        if sink is not None:
+                            sink.write(scored)
+                        kept.append(scored.drop("raw").with_columns(pl.lit(seq).alias("_seq")))
+                seq += 1
+                bar.advance(batch.nbytes)
+        empty = _empty_scored()
+        scored_all = (pl.concat(kept).sort("_seq", "line").drop("_seq") if kept else empty.drop("raw"))
+        written = sink.close(empty) if sink is not None else {}
+        sink = None
+    finally:
+        if sink is not None:
+            sink.abort()
+    summary = summarize(scored_all, policy)
+    summary["skipped_other_kinds"] = skipped
+    summary["quarantined_lines"] = len(quarantine)
+    if written:
         summary["written"] = written
-    return AdmitResult(scored=scored, summary=summary, quarantine=loaded.quarantine, written=written)
+    q = pl.DataFrame(quarantine, schema={"source": pl.String, "line": pl.Int64, "excerpt": pl.String,
+                                         "reason": pl.String}, orient="row")
+    return AdmitResult(scored=scored_all, summary=summary, quarantine=q, written=written)
+
+
+def _empty_scored() -> pl.DataFrame:
+    frame = pl.DataFrame({"source": [], "line": [], "raw": []},
+                         schema={"source": pl.String, "line": pl.Int64, "raw": pl.String})
+    return admit_records(frame, load_policy()).head(0)
 
 
 def record_rows(scored: pl.DataFrame, top: int) -> list[dict[str, Any]]:

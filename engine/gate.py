@@ -59,7 +59,7 @@ def _decode(frame: pl.DataFrame, structure: str, extra: str = "") -> pl.DataFram
     try:
         con.register("records", frame.select("raw").to_arrow())
         sql = f"select from_json(raw, '{structure}') as doc{extra} from records"  # noqa: S608 - constant text
-        out = pl.from_arrow(con.sql(sql).arrow())
+        out = pl.from_arrow(con.sql(sql).to_arrow_table())
     finally:
         con.close()
     assert isinstance(out, pl.DataFrame)

@@ -249,3 +249,34 @@ def test_cli_admit_text_and_errors(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     proc = _engine("admit", str(CASES), "--min-score", "2")
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
+
+
+def test_streaming_path_matches_reference(tmp_path: Path) -> None:
+    """engine admit's path (typed reader + engine.validate verdicts) against the reference."""
+    from benchmarks.corrupt import mutate
+    from benchmarks.generate import records
+    from engine.admission_run import admit_paths
+
+    rng = random.Random(8)
+    valid_of = _structural_checker()
+    lines, parsed = [], []
+    for base in records("aep", 4000, 21):
+        rec = adversarial_record(base, rng)
+        if rng.random() < 0.15:
+            rec = mutate(rec, rng)
+        lines.append(json.dumps(rec, ensure_ascii=False))
+        parsed.append(json.loads(lines[-1]))
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = admit_paths([str(path)], load_policy(), out_dir=tmp_path / "out")
+    got = result.scored
+    keep = [n - 1 for n in got["line"].to_list()]
+    assert keep == sorted(keep) and result.summary["skipped_other_kinds"] + got.height == len(parsed)
+    aep = [i for i, r in enumerate(parsed) if str(r.get("schema_version", "")).startswith("aep/")]
+    assert set(aep) <= set(keep)
+    expected = [score_record(parsed[i], valid_of(parsed[i]), load_policy()) for i in keep]
+    assert got["score"].to_list() == [e["score"] for e in expected]
+    assert got["category"].to_list() == [e["category"] for e in expected]
+    assert got["reasons"].to_list() == [e["reasons"] for e in expected]
+    parts = sum(pl.read_parquet(p).height for p in result.written.values())
+    assert parts == got.height

@@ -1,12 +1,11 @@
 -- Purpose: decode, in one JSON parse per record, the AEP fields that admission, trust score and
---   verifier audit read, plus the Python truthiness of the extra top-level `_dpo_pair_id` field
---   (reference §3.3: a truthy `_dpo_pair_id` routes an admitted record to train_dpo).
---   from_json is lenient (a value of the wrong type becomes NULL or is cast); that only affects
---   structurally invalid records, which are never scored.
+--   verifier audit read (used for records the typed reader could not read and for in-memory
+--   frames). from_json is lenient (a value of the wrong type becomes NULL or is cast); that only
+--   affects structurally invalid records, which are never scored.
 -- Input table: records(row_nr BIGINT, raw VARCHAR)
 -- Output columns: row_nr BIGINT, aep STRUCT(schema_version, run_id, trace_id, repo_commit, model_id,
 --   tool_manifest_digest, recording_mode, created_at_ms, actions[], capability_decisions[],
---   verifier_results[], budget_ledger), dpo_pair BOOLEAN
+--   verifier_results[], budget_ledger)
 select
     row_nr,
     from_json(raw, '{
@@ -21,16 +20,5 @@ select
         "budget_ledger": {"token_budget": {"limit": "DOUBLE", "spent": "DOUBLE"},
                           "tool_budget": {"limit": "DOUBLE", "spent": "DOUBLE"},
                           "retry_budget": {"limit": "DOUBLE", "spent": "DOUBLE"}}
-    }') as aep,
-    case
-        when not contains(raw, '"_dpo_pair_id"') then false
-        else coalesce(case json_type(raw, '$._dpo_pair_id')
-            when 'VARCHAR' then length(json_extract_string(raw, '$._dpo_pair_id')) > 0
-            when 'BOOLEAN' then json_extract_string(raw, '$._dpo_pair_id') = 'true'
-            when 'ARRAY' then json_array_length(raw, '$._dpo_pair_id') > 0
-            when 'OBJECT' then len(json_keys(raw, '$._dpo_pair_id')) > 0
-            when 'NULL' then false
-            else try_cast(json_extract_string(raw, '$._dpo_pair_id') as double) <> 0
-        end, false)
-    end as dpo_pair
+    }') as aep
 from records
