@@ -78,6 +78,10 @@ def _mutations(rec: dict) -> list[tuple[str, dict]]:
                         else v + 1 if isinstance(v, int | float) else [] if v else [{"x": 1}] if isinstance(v, list)
                         else {"x": 1} if isinstance(v, dict) or v is None else "x")
         out.append((f"change {key}", changed))
+        if isinstance(v, bool) or isinstance(v, int):  # same value, other JSON type: 1 vs 1.0 vs true
+            retyped = copy.deepcopy(rec)
+            retyped[key] = int(v) if isinstance(v, bool) else float(v)
+            out.append((f"retype {key}", retyped))
         removed = copy.deepcopy(rec)
         del removed[key]
         out.append((f"remove {key}", removed))
@@ -86,6 +90,10 @@ def _mutations(rec: dict) -> list[tuple[str, dict]]:
         added = copy.deepcopy(rec)
         added[key] = value
         out.append((f"add {key}", added))
+    if rec.get("actions"):
+        nested = copy.deepcopy(rec)
+        nested["actions"][0]["state_changing"] = int(nested["actions"][0]["state_changing"])
+        out.append(("nested bool -> int", nested))
     env = rec["dsse_envelope"]
     payload = base64.b64decode(env["payload"])
     reenc = copy.deepcopy(rec)
