@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, str] = {
     "verify": "benchmarks.bench_verify",
     "paired": "benchmarks.bench_paired",
     "admit": "benchmarks.bench_admit",
+    "export": "benchmarks.bench_export",
 }
 
 

@@ -84,6 +84,14 @@ def normalized(e: pl.Expr) -> pl.Expr:
     return e.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
+def injection_flags(texts: pl.Series) -> pl.Series:
+    """injection_hit per value, evaluated once per distinct value (tasks repeat across branches)."""
+    uniq = texts.unique().drop_nulls()
+    hit = pl.DataFrame({"k": uniq}).with_columns(injection_hit(pl.col("k")).alias("hit"))
+    return (texts.alias("k").to_frame().join(hit, on="k", how="left", maintain_order="left")
+            .get_column("hit").fill_null(False))
+
+
 def injection_hit(text: pl.Expr) -> pl.Expr:
     """True when the NFKC-lower-cased text contains one of the injection fragments."""
     try:

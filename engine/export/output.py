@@ -24,6 +24,9 @@ TRAINING_COLUMNS = {
     "sft": ("messages",),
     "dpo": ("prompt", "chosen", "rejected"),
     "ppo": ("prompt", "reward"),
+    "compliance_sft": ("messages",),
+    "compliance_dpo": ("prompt", "chosen", "rejected"),
+    "router": ("task_id", "features", "label"),
 }
 MANIFEST_VERSION = 1
 

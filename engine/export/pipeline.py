@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
+import pyarrow as pa
 
 from engine.export import gates
 from engine.export.dpo import to_dpo
-from engine.export.lineage import sha16, start_digests
+from engine.export.lineage import evidence_digests, sha16, start_digests
 from engine.export.messages import normalize_tool_calls, with_messages
 from engine.export.ppo import to_ppo
 from engine.export.quarantine import QUARANTINE_COLUMNS, quarantine_rows, redact_excerpts
@@ -98,8 +99,8 @@ def _branch_gates(branches: pl.DataFrame, unredactable: pl.Series, opts: ExportO
                   result: ExportResult) -> pl.DataFrame:
     """Add `reason` (first failing branch-level gate, null when the branch may be exported) and scores."""
     b = branches.with_columns(unredactable.alias("unredactable"))
-    b = b.with_columns((gates.injection_hit(pl.col("task")) | gates.injection_hit(pl.col("final_answer")))
-                       .alias("injection"))
+    b = b.with_columns((gates.injection_flags(b.get_column("task"))
+                        | gates.injection_flags(b.get_column("final_answer"))).alias("injection"))
     if opts.eval_items:
         evals = _eval_texts(opts.eval_items)
         texts = pl.concat([
@@ -197,6 +198,26 @@ def run_export(opts: ExportOptions, *, stage: Stage | None = None) -> ExportResu
         frame = build().with_columns(invalid.alias("reason"))
         rows[cfg] = frame.filter(pl.col("reason").is_null()).drop("reason")
         row_q.append(quarantine_rows(frame.filter(pl.col("reason").is_not_null()), cfg, eligible))
+    extra_q: list[pl.DataFrame] = []
+    if opts.compliance:
+        from engine.export.compliance import export_compliance
+
+        say("compliance records")
+        c_rows, c_q, c_counts, c_digests = export_compliance(opts.compliance, opts.redact)
+        rows.update(c_rows)
+        extra_q.append(c_q)
+        result.input_digests.update(c_digests)
+        compliance_counts: dict[str, object] | None = c_counts
+    else:
+        compliance_counts = None
+    if aep_scored is not None:
+        from engine.export.router import router_rows
+
+        say("router records")
+        aep_tab = pa.table({"rid": pa.array(range(aep_scored.height), type=pa.int64()),
+                            "raw": aep_scored.get_column("raw").to_arrow()})
+        aep_scored = aep_scored.with_columns(evidence_digests(aep_tab.column("raw")))
+        rows["router"] = router_rows(aep_scored, opts.min_admission)
     quarantine = pl.concat([
         redact_excerpts(inputs.quarantine.select(
             pl.lit("input").alias("stage"), "source", "line", pl.lit(None, dtype=pl.String).alias("rollout_id"),
@@ -205,8 +226,14 @@ def run_export(opts: ExportOptions, *, stage: Stage | None = None) -> ExportResu
                         "input", None),
         quarantine_rows(gated.filter(pl.col("reason").is_not_null()), "branch", None),
         *row_q,
-    ], how="diagonal_relaxed").select(QUARANTINE_COLUMNS)
-    _reconcile(result, inputs.height + inputs.quarantine.height, dec, gated, rows, quarantine)
+        *extra_q,
+    ], how="diagonal_relaxed").select(QUARANTINE_COLUMNS).sort("stage", "source", "line", maintain_order=True)
+    _reconcile(result, inputs.height + inputs.quarantine.height, dec, gated,
+               {k: v for k, v in rows.items() if k in ALL_CONFIGS}, quarantine)
+    if compliance_counts is not None:
+        result.counts["compliance"] = compliance_counts
+    if "router" in rows:
+        result.counts["router_rows"] = rows["router"].height
     result.quality = _quality(rows)
     write_outputs(opts, result, rows, quarantine, stage=say)
     return result

@@ -123,15 +123,18 @@ def _redact_values(values: pl.Series, is_json: bool) -> tuple[pl.Series, pl.Seri
 
 
 def _redact_column(column: pl.Series, is_json: bool) -> tuple[pl.Series, pl.Series, int]:
-    mask = column.str.contains(PREFILTER_JSON if is_json else PREFILTER_TEXT).fill_null(False)
-    bad = pl.Series("unredactable", [False] * len(column), dtype=pl.Boolean)
-    if not mask.any():
-        return column, bad, 0
-    idx = mask.arg_true()
-    before = column.gather(idx)
-    after, sub_bad = _redact_values(before, is_json)
-    changed = int((after != before).fill_null(False).sum())
-    return column.scatter(idx, after), bad.scatter(idx, sub_bad), changed
+    """Redact one column, scanning each distinct value once (tasks repeat across branches, arguments
+    across calls), and only the values the prefilter flags get the ordered replacements."""
+    uniq = column.unique().drop_nulls()
+    hits = uniq.filter(uniq.str.contains(PREFILTER_JSON if is_json else PREFILTER_TEXT))
+    if hits.len() == 0:
+        return column, pl.Series("unredactable", [False] * len(column), dtype=pl.Boolean), 0
+    after, bad = _redact_values(hits, is_json)
+    mapping = pl.DataFrame({"k": hits, "v": after, "bad": bad})
+    joined = column.alias("k").to_frame().join(mapping, on="k", how="left", maintain_order="left")
+    new = joined.select(pl.coalesce("v", "k")).to_series().alias(column.name)
+    changed = int(joined.select((pl.col("v") != pl.col("k")).fill_null(False).sum()).item())
+    return new, joined.get_column("bad").fill_null(False).alias("unredactable"), changed
 
 
 def _redact_keys(frame: pl.DataFrame, column: str) -> tuple[pl.DataFrame, pl.Series]:

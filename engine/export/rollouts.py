@@ -85,6 +85,28 @@ def decode_rollouts(records: pa.Table) -> DecodedRollouts:
     return DecodedRollouts(branches, tool_items, rejected, trees.height)
 
 
+def _json_text(values: pl.Series) -> pl.Series:
+    """JSON text → the string itself for JSON strings, the JSON text otherwise (never a language repr)."""
+    quoted = values.str.starts_with('"').fill_null(False)
+    if not quoted.any():
+        return values
+    idx = quoted.arg_true()
+    wrapped = pl.concat_str([pl.lit('{"v":'), values.gather(idx), pl.lit("}")])
+    decoded = pl.select(wrapped.str.json_decode(pl.Struct({"v": pl.String})).struct.field("v")).to_series()
+    return values.scatter(idx, decoded)
+
+
+def _error_text(values: pl.Series) -> pl.Series:
+    """An error value: an object's `message`, a non-empty string, other falsy values null (as the original)."""
+    text = _json_text(values)
+    is_obj = values.str.starts_with("{").fill_null(False)
+    if is_obj.any():
+        idx = is_obj.arg_true()
+        text = text.scatter(idx, values.gather(idx).str.json_path_match("$.message"))
+    falsy = text.is_in(["", "false", "0", "[]"]) & ~values.str.starts_with('"').fill_null(False)
+    return pl.select(pl.when(falsy | (text == "")).then(None).otherwise(text)).to_series().alias(values.name)
+
+
 def _tool_items(frame: pl.DataFrame) -> pl.DataFrame:
     exploded = (
         frame.filter(pl.col("tool_calls").list.len() > 0)
@@ -92,5 +114,18 @@ def _tool_items(frame: pl.DataFrame) -> pl.DataFrame:
         .explode("tool_calls", "pos")
         .unnest("tool_calls")
     )
-    return exploded.select(pl.col("rid").cast(pl.Int64), "pos", "tool_name", "arguments", "result", "error",
-                           "event", "call_id").cast(TOOL_ITEM_SCHEMA)  # type: ignore[arg-type]
+    d = pl.col("data")
+    flat = exploded.select(
+        pl.col("rid").cast(pl.Int64),
+        "pos",
+        pl.coalesce("tool_name", d.struct.field("toolName"), d.struct.field("name"),
+                    d.struct.field("tool_name")).alias("tool_name"),
+        pl.coalesce("arguments", "args", d.struct.field("args"), d.struct.field("arguments")).alias("arguments"),
+        pl.coalesce("result", d.struct.field("output"), d.struct.field("result")).alias("result"),
+        pl.coalesce("error", d.struct.field("error")).alias("error"),
+        # ToolCallEntry items (tool_name at top level) are not events even if they carry an `event` key
+        pl.when(pl.col("tool_name").is_null()).then(pl.col("event")).alias("event"),
+        d.struct.field("callId").alias("call_id"),
+    )
+    flat = flat.with_columns(_json_text(flat.get_column("result")), _error_text(flat.get_column("error")))
+    return flat.cast(TOOL_ITEM_SCHEMA)  # type: ignore[arg-type]

@@ -59,9 +59,11 @@ def _is_plain_jsonl(path: str) -> bool:
 def _split_lines(path: str, pool: ThreadPoolExecutor,
                  digests: dict[str, Future[str]]) -> tuple[pa.Table, pl.DataFrame] | None:
     try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        size = Path(path).stat().st_size
+        # mapped, not copied: Arrow's string array points straight into the file's pages
+        data = np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, dtype=np.uint8)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path=path) from exc
     digests[path] = pool.submit(_sha256, data)
     start = 3 if data[:3].tobytes() == _BOM else 0
     nl = np.flatnonzero(data == 10)
@@ -95,7 +97,7 @@ def _split_lines(path: str, pool: ThreadPoolExecutor,
                     for i in np.flatnonzero(bad)],
         "reason": ["not a JSON object"] * int(bad.sum()),
     }, schema=QUARANTINE_SCHEMA)
-    table = pa.table({"source": pa.array(np.full(n, path, dtype=object), type=pa.large_string()),
+    table = pa.table({"source": pa.repeat(pa.scalar(path, type=pa.large_string()), n),
                       "line": pa.array(lines), "raw": raw}, schema=RECORD_SCHEMA)
     if not obj.all():
         table = table.filter(pa.array(obj))

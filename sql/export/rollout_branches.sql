@@ -3,11 +3,10 @@
 -- Output columns: rid, schema_version, rollout_id, branch_index, task, final_answer, session_id, run_id,
 --   objective_score (DOUBLE), objective_status, total_score, invalid_json (the text does not parse),
 --   is_tree (fork_map present, no branch_index),
---   tool_calls: list of struct {tool_name, arguments, result, error, event, call_id} covering both item
---   shapes: ToolCallEntry (tool_name/arguments|args/result/error) and AgentEvent
---   ({event, data{toolName|name, args|arguments, callId, output|result, error}}).
---   arguments: JSON text; result: the string itself when the value is a JSON string, else its JSON text
---   (never a language-specific repr); error: an object's `message`, a non-empty string, else null.
+--   tool_calls: list of struct {tool_name, arguments, args, result, error, event,
+--   data{toolName, name, tool_name, callId, args, arguments, output, result, error}} covering both item
+--   shapes (ToolCallEntry and AgentEvent); every free-form value is kept as JSON text. The shapes are
+--   merged after the explode, on flat columns (cheaper than a per-list lambda here).
 select
     rid,
     j.schema_version,
@@ -22,20 +21,7 @@ select
     j.total_score,
     (j is null) as invalid_json,
     coalesce(j.fork_map is not null and j.branch_index is null, false) as is_tree,
-    list_transform(coalesce(j.tool_call_sequence, []), lambda e: {
-        'tool_name': coalesce(e.tool_name, e.data.toolName, e.data.name, e.data.tool_name),
-        'arguments': coalesce(e.arguments, e.args, e.data.args, e.data.arguments)::VARCHAR,
-        'result': CASE json_type(coalesce(e.result, e.data.output, e.data.result))
-                      WHEN 'VARCHAR' THEN coalesce(e.result, e.data.output, e.data.result) ->> '$'
-                      ELSE coalesce(e.result, e.data.output, e.data.result)::VARCHAR END,
-        'error': CASE json_type(coalesce(e.error, e.data.error))
-                     WHEN 'OBJECT' THEN coalesce(e.error, e.data.error) ->> '$.message'
-                     WHEN 'VARCHAR' THEN nullif(coalesce(e.error, e.data.error) ->> '$', '')
-                     WHEN 'BOOLEAN' THEN nullif(coalesce(e.error, e.data.error)::VARCHAR, 'false')
-                     ELSE nullif(nullif(coalesce(e.error, e.data.error)::VARCHAR, '0'), '[]') END,
-        'event': CASE WHEN e.tool_name IS NULL THEN e.event END,
-        'call_id': e.data.callId
-    }) as tool_calls
+    coalesce(j.tool_call_sequence, []) as tool_calls
 from (
     select
         rid,
