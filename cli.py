@@ -179,7 +179,8 @@ def _trust_score(
 
     if benchmark_trust is not None and not 0.0 <= benchmark_trust <= 1.0:
         raise UsageError(f"--benchmark-trust must be between 0 and 1, got {benchmark_trust}")
-    result = trust_paths([str(p) for p in paths], TrustOptions(task_passed, benchmark_trust, receipt))
+    result = trust_paths([str(p) for p in paths], TrustOptions(task_passed, benchmark_trust, receipt),
+                         progress=fmt is OutputFormat.text)
     if fmt is OutputFormat.json:
         emit_json(result)
     else:
@@ -200,7 +201,7 @@ def _verifier_audit(
     from engine.admission_render import render_audit_text
     from engine.verifier_audit import audit_paths
 
-    result = audit_paths([str(p) for p in paths])
+    result = audit_paths([str(p) for p in paths], progress=fmt is OutputFormat.text)
     if fmt is OutputFormat.json:
         emit_json(result)
     else:
@@ -978,6 +979,54 @@ def _receipt(
 
 
 # <<commands: authenticity>>
+
+# ----------------------------------------------------------------------------------------------
+# importers: engine import SOURCE (engine/importers; SPEC §12)
+# ----------------------------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_cmd(
+    source: Annotated[str, typer.Argument(help="otel, openai-agents, langsmith, adk, ms-agent, a2a, bfcl, tau-bench, mcp-atlas, terminal-bench, tool-sandbox or agent-harm.")],
+    paths: Annotated[list[Path], typer.Argument(help="Source files, directories or globs (.jsonl, .json, .gz, .zst, .parquet).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL; bad source records go to OUT.quarantine.jsonl.")],
+    record_format: Annotated[str | None, typer.Option("--format", help="Records to emit: aep or rollout (default: the source's native one). `json`/`text` select the summary, like --report.")] = None,
+    report: Annotated[OutputFormat, typer.Option("--report", help="Summary as text or json on stdout.")] = OutputFormat.text,
+) -> None:
+    """Import traces from the agent ecosystem as AEP evidence or rollout-wire records.
+
+    OpenTelemetry GenAI spans (OTLP/JSON or span-per-line; gen_ai.* and OpenInference) become one
+    AEP run per trace; agent frameworks (OpenAI Agents SDK, LangSmith, Google ADK, MS Agent
+    Framework, A2A) become AEP runs; benchmarks (BFCL, tau-bench, MCP-Atlas, Terminal-Bench,
+    ToolSandbox, AgentHarm) become rollouts with ToolCallEntry tool calls (or AEP). Every emitted
+    record validates; records missing a required key are quarantined with their line.
+    """
+    from engine.importers import import_paths
+
+    fmt = report
+    if record_format in ("json", "text"):
+        fmt, record_format = OutputFormat(record_format), None
+    show = fmt is OutputFormat.text and sys.stderr.isatty()
+    if show:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=stderr_console(), transient=True) as bar:
+            bar.add_task(f"importing {source}", total=None)
+            summary = import_paths(source, [str(p) for p in paths], out, record_format)
+    else:
+        summary = import_paths(source, [str(p) for p in paths], out, record_format)
+    if fmt is OutputFormat.json:
+        emit_json(summary.as_dict())
+        return
+    console = stdout_console()
+    console.print(f"{summary.source} → {summary.out} ({summary.format}): {summary.records_written} records written")
+    console.print(f"read {summary.records_read} = imported {summary.imported} + quarantined {summary.quarantined}")
+    for reason, n in summary.quarantined_by_reason.items():
+        console.print(f"  quarantine: {reason}: {n}")
+    if summary.quarantined:
+        console.print(f"quarantine file: {summary.quarantine_file}")
+
 
 # <<commands: importers>>
 

@@ -9,7 +9,7 @@ scored records), each with its source file and line and the original record.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -127,7 +127,10 @@ def write_partitions(scored: pl.DataFrame, out_dir: Path, fmt: OutFormat = "parq
         raise
 
 
-def _score_part(part: KindBatch, source: str, policy: AdmissionPolicy) -> list[pl.DataFrame]:
+def evidence_frames(part: KindBatch, source: str) -> list[pl.DataFrame]:
+    """Decoded AEP evidence of one batch part, with `source` and the exact `structural_valid`
+    verdict of engine.validate. Rows the typed reader read keep its columns (no second parse);
+    the others are decoded from their JSON text. Two frames at most (their struct types differ)."""
     from engine.validate import check_kind_batch
 
     verdicts = check_kind_batch(part).verdicts.select(
@@ -142,12 +145,37 @@ def _score_part(part: KindBatch, source: str, policy: AdmissionPolicy) -> list[p
         slow = pl.DataFrame({"line": [n for n, _, _ in part.slow], "raw": [r for _, r, _ in part.slow]},
                             schema={"line": pl.Int64, "raw": pl.String})
         frames.append(decode_evidence(slow))
-    out = []
-    for frame in frames:
-        frame = frame.join(verdicts, on="line", how="left").with_columns(
+    return [
+        f.join(verdicts, on="line", how="left").with_columns(
             pl.col("structural_valid").fill_null(False), pl.lit(source).alias("source"))
-        out.append(score_frame(frame, policy).select(*OUTPUT_COLUMNS, "raw"))
-    return out
+        for f in frames
+    ]
+
+
+def iter_evidence(paths: Sequence[str], *, kind: str | None = None, progress: bool = False,
+                  counters: dict[str, Any] | None = None) -> Iterator[tuple[int, pl.DataFrame]]:
+    """(batch number, evidence frame) for every AEP record under `paths`, streamed.
+
+    `counters` (if given) receives `skipped_other_kinds` and `quarantine` (source, line, excerpt,
+    reason rows of lines that are not JSON objects)."""
+    from engine.io.records import iter_record_batches
+    from engine.io.sources import expand_paths
+    from engine.progress import ByteProgress
+
+    counters = counters if counters is not None else {}
+    counters.setdefault("skipped_other_kinds", 0)
+    counters.setdefault("quarantine", [])
+    total = sum(s.size for s in expand_paths(list(paths)))
+    with ByteProgress(total, "reading evidence", enabled=progress) as bar:
+        for seq, batch in enumerate(iter_record_batches(paths, kind=kind)):
+            counters["quarantine"].extend((batch.source, n, ex, reason) for n, ex, reason in batch.quarantine)
+            for part in batch.parts:
+                if kind is None and part.kind not in _SCORABLE_KINDS:
+                    counters["skipped_other_kinds"] += part.size
+                    continue
+                for frame in evidence_frames(part, batch.source):
+                    yield seq, frame
+            bar.advance(batch.nbytes)
 
 
 def admit_paths(
@@ -161,30 +189,15 @@ def admit_paths(
 ) -> AdmitResult:
     """Stream `paths` batch by batch: structural verdicts (engine.validate), admission scores,
     partitions. Memory holds one batch plus the (small) per-record score table."""
-    from engine.io.records import iter_record_batches
-    from engine.io.sources import expand_paths
-    from engine.progress import ByteProgress
-
-    total = sum(s.size for s in expand_paths(list(paths)))
     sink = PartitionSink(out_dir, out_format) if out_dir is not None else None
     kept: list[pl.DataFrame] = []
-    quarantine: list[tuple[str, int, str, str]] = []
-    skipped = 0
-    seq = 0
+    counters: dict[str, Any] = {}
     try:
-        with ByteProgress(total, "admitting", enabled=progress) as bar:
-            for batch in iter_record_batches(paths, kind=kind):
-                quarantine.extend((batch.source, n, ex, reason) for n, ex, reason in batch.quarantine)
-                for part in batch.parts:
-                    if kind is None and part.kind not in _SCORABLE_KINDS:
-                        skipped += part.size
-                        continue
-                    for scored in _score_part(part, batch.source, policy):
-                        if sink is not None:
-                            sink.write(scored)
-                        kept.append(scored.drop("raw").with_columns(pl.lit(seq).alias("_seq")))
-                seq += 1
-                bar.advance(batch.nbytes)
+        for seq, evidence in iter_evidence(paths, kind=kind, progress=progress, counters=counters):
+            scored = score_frame(evidence, policy).select(*OUTPUT_COLUMNS, "raw")
+            if sink is not None:
+                sink.write(scored)
+            kept.append(scored.drop("raw").with_columns(pl.lit(seq).alias("_seq")))
         empty = _empty_scored()
         scored_all = (pl.concat(kept).sort("_seq", "line").drop("_seq") if kept else empty.drop("raw"))
         written = sink.close(empty) if sink is not None else {}
@@ -193,12 +206,12 @@ def admit_paths(
         if sink is not None:
             sink.abort()
     summary = summarize(scored_all, policy)
-    summary["skipped_other_kinds"] = skipped
-    summary["quarantined_lines"] = len(quarantine)
+    summary["skipped_other_kinds"] = counters["skipped_other_kinds"]
+    summary["quarantined_lines"] = len(counters["quarantine"])
     if written:
         summary["written"] = written
-    q = pl.DataFrame(quarantine, schema={"source": pl.String, "line": pl.Int64, "excerpt": pl.String,
-                                         "reason": pl.String}, orient="row")
+    q = pl.DataFrame(counters["quarantine"], schema={"source": pl.String, "line": pl.Int64, "excerpt": pl.String,
+                                                     "reason": pl.String}, orient="row")
     return AdmitResult(scored=scored_all, summary=summary, quarantine=q, written=written)
 
 

@@ -38,7 +38,6 @@ import polars as pl
 
 from engine.admission import (
     count_where,
-    decode_evidence,
     list_len,
     py_round,
     state_changing,
@@ -166,20 +165,24 @@ def _geometric_mean(dims: list[str]) -> tuple[pl.Expr, pl.Expr]:
     return overall, known
 
 
-def trust_groups(decoded: pl.DataFrame, options: TrustOptions) -> pl.DataFrame:
-    """One row per group: dimensions, overall, grade, calibrated means, counts. `decoded` needs
-    the decoded AEP columns and `structural_valid`."""
+_FEATURES: tuple[str, ...] = ("n_sc", "n_sc_evidenced", "n_dec", "n_deny", "n_ver", "n_pass",
+                               "n_budget_checks", "n_budget_over")
+
+
+def record_features(decoded: pl.DataFrame) -> pl.DataFrame:
+    """Flat per-record trust features (group key, counts, calibrated components) of decoded
+    evidence with `structural_valid`; frames from different readers concatenate cleanly."""
     frame = decoded.with_columns(group_key().alias("group_key"), *record_counts())
-    frame = frame.with_columns(calibrated_exprs())
+    return frame.with_columns(calibrated_exprs()).select(
+        "group_key", "structural_valid", *_FEATURES, *CALIBRATED)
+
+
+def groups_from_features(features: pl.DataFrame, options: TrustOptions) -> pl.DataFrame:
+    """One row per group (first-seen order): dimensions, overall, grade, calibrated means."""
     valid = pl.col("structural_valid")
-
-    def vsum(name: str) -> pl.Expr:
-        return pl.col(name).filter(valid).sum()
-
-    groups = frame.group_by("group_key", maintain_order=True).agg(
+    groups = features.group_by("group_key", maintain_order=True).agg(
         pl.len().alias("records"), (~valid).sum().alias("invalid_records"),
-        *(vsum(n) for n in ("n_sc", "n_sc_evidenced", "n_dec", "n_deny", "n_ver", "n_pass",
-                            "n_budget_checks", "n_budget_over")),
+        *(pl.col(n).filter(valid).sum() for n in _FEATURES),
         *(pl.col(c).filter(valid).mean() for c in CALIBRATED),
     )
     supply, _ = receipt_integrity(options.receipt)
@@ -203,6 +206,11 @@ def trust_groups(decoded: pl.DataFrame, options: TrustOptions) -> pl.DataFrame:
                                  calibrated_label(pl.col("composite")).alias("calibrated_label"))
     rounded = {c: py_round(groups[c], 4) for c in ("overall", *dims, *CALIBRATED)}
     return groups.with_columns(**rounded)
+
+
+def trust_groups(decoded: pl.DataFrame, options: TrustOptions) -> pl.DataFrame:
+    """Groups of an in-memory decoded frame (see `decode_evidence`) with `structural_valid`."""
+    return groups_from_features(record_features(decoded), options)
 
 
 def group_reports(groups: pl.DataFrame, options: TrustOptions) -> list[dict[str, Any]]:
@@ -229,19 +237,17 @@ def group_reports(groups: pl.DataFrame, options: TrustOptions) -> list[dict[str,
     return reports
 
 
-def trust_paths(paths: list[str], options: TrustOptions) -> dict[str, Any]:
-    from engine.io import load_records
-    from engine.validate import structural_valid
+def trust_paths(paths: list[str], options: TrustOptions, *, progress: bool = False) -> dict[str, Any]:
+    from engine.admission_run import iter_evidence
 
     if options.receipt is not None and not options.receipt.is_file():
         from engine.errors import InputError
 
         raise InputError("receipt file not found", path=str(options.receipt))
-    records = load_records(paths).records.filter(pl.col("kind").is_in(["aep", "unknown"]))
-    if records.height:
-        records = records.with_columns(structural_valid(records))
-    else:
-        records = records.with_columns(pl.lit(True).alias("structural_valid"))
-    decoded = decode_evidence(records.select("source", "line", "raw", "structural_valid"))
-    groups = group_reports(trust_groups(decoded, options), options)
-    return {"records": records.height, "n_groups": len(groups), "groups": groups}
+    parts = [record_features(frame.sort("line")).with_columns(pl.lit(seq).alias("_seq"), frame["line"].sort())
+             for seq, frame in iter_evidence(paths, progress=progress)]
+    if not parts:
+        return {"records": 0, "n_groups": 0, "groups": []}
+    features = pl.concat(parts).sort("_seq", "line")
+    groups = group_reports(groups_from_features(features, options), options)
+    return {"records": features.height, "n_groups": len(groups), "groups": groups}

@@ -71,18 +71,23 @@ class VerifierAudit:
         }
 
 
-def verifier_stats(decoded: pl.DataFrame) -> pl.DataFrame:
-    """One row per verifier id: n, passed, scored, distinct scores, results lacking claim ids."""
-    results = (
-        decoded.select(pl.col("verifier_results"))
+def verifier_rows(decoded: pl.DataFrame) -> pl.DataFrame:
+    """One flat row per verifier result of the structurally valid records of `decoded`."""
+    frame = decoded.filter(pl.col("structural_valid")) if "structural_valid" in decoded.columns else decoded
+    return (
+        frame.select(pl.col("verifier_results"))
         .explode("verifier_results")
         .filter(pl.col("verifier_results").is_not_null())
-        .unnest("verifier_results")
+        .select(*(pl.col("verifier_results").struct.field(f) for f in ("verifier_id", "passed", "score", "claim_ids")))
     )
+
+
+def verifier_stats(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per verifier id: n, passed, scored, distinct scores, results lacking claim ids."""
     # + 0.0 folds -0.0 into 0.0, as Python's set() does for equal floats
     score = pl.col("score") + 0.0
     return (
-        results.group_by(pl.col("verifier_id").fill_null("<unknown>"))
+        rows.group_by(pl.col("verifier_id").fill_null("<unknown>"))
         .agg(
             pl.len().alias("n"),
             pl.col("passed").fill_null(False).sum().alias("n_passed"),
@@ -125,9 +130,9 @@ def _findings(verifier_id: str, n: int, n_passed: int, n_scored: int, distinct: 
     return rate, found
 
 
-def audit_decoded(decoded: pl.DataFrame) -> list[VerifierAudit]:
-    """Audit every verifier seen in decoded, structurally valid AEP records."""
-    stats = verifier_stats(decoded)
+def audit_rows(rows: pl.DataFrame) -> list[VerifierAudit]:
+    """Audit every verifier seen in flat verifier-result rows (see `verifier_rows`)."""
+    stats = verifier_stats(rows)
     audits: list[VerifierAudit] = []
     for row in stats.to_dicts():  # one row per verifier id, not per result
         rate, found = _findings(row["verifier_id"], row["n"], row["n_passed"], row["n_scored"],
@@ -136,17 +141,20 @@ def audit_decoded(decoded: pl.DataFrame) -> list[VerifierAudit]:
     return audits
 
 
-def audit_paths(paths: list[str]) -> dict[str, Any]:
-    from engine.admission import decode_evidence
-    from engine.io import load_records
-    from engine.validate import structural_valid
+def audit_decoded(decoded: pl.DataFrame) -> list[VerifierAudit]:
+    """Audit every verifier seen in decoded AEP records (invalid ones skipped when marked)."""
+    return audit_rows(verifier_rows(decoded))
 
-    records = load_records(paths).records.filter(pl.col("kind").is_in(["aep", "unknown"]))
-    valid = structural_valid(records) if records.height else pl.Series("structural_valid", [], dtype=pl.Boolean)
-    decoded = decode_evidence(records.filter(valid).select("source", "line", "raw"))
-    audits = audit_decoded(decoded)
-    return {
-        "records": records.height,
-        "skipped_invalid": int((~valid).sum()),
-        "verifiers": [a.to_dict() for a in audits],
-    }
+
+def audit_paths(paths: list[str], *, progress: bool = False) -> dict[str, Any]:
+    from engine.admission_run import iter_evidence
+
+    rows: list[pl.DataFrame] = []
+    records = invalid = 0
+    for _, frame in iter_evidence(paths, progress=progress):
+        records += frame.height
+        invalid += int((~frame["structural_valid"]).sum())
+        rows.append(verifier_rows(frame))
+    flat = pl.concat(rows) if rows else pl.DataFrame(schema={"verifier_id": pl.String, "passed": pl.Boolean,
+                                                             "score": pl.Float64, "claim_ids": pl.List(pl.String)})
+    return {"records": records, "skipped_invalid": invalid, "verifiers": [a.to_dict() for a in audit_rows(flat)]}
