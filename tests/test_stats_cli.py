@@ -57,6 +57,8 @@ def test_truncation_without_cap_asks_for_it() -> None:
     _no_traceback(out)
     ok = run("truncation", FIX / "a.json", "--format", "json")  # meta.max_new_tokens = 40
     assert ok.returncode == 0 and json.loads(ok.stdout)["max_new_tokens_source"] == "meta.max_new_tokens"
+    text = run("truncation", FIX / "a.json")
+    assert text.returncode == 0 and "q4" in text.stdout and "truncated 1" in text.stdout
 
 
 def test_tokenizer_unavailable_is_one_line() -> None:
@@ -110,6 +112,7 @@ def test_mixed_ids_and_exclusions_in_json() -> None:
     (("paired", "--a", FIX / "a.json", "--b", FIX / "a.json", "--conf", "1.5"), "--conf"),
     (("audit-claim", "--a", FIX / "empty.json", "--b", FIX / "a.json"), "no eval items"),
     (("t0v2",), "--n-total"),
+    (("paired", "--a", FIX / "long.parquet", "--b", FIX / "a.json"), "--long"),
     (("t0v2", "--n-total", "10", "--n-wrong", "5", "--count", "Z_new=1"), "unknown T0v2 channel"),
     (("conformal", FIX / "long.csv", "--prediction", "1"), "long.csv"),
 ])

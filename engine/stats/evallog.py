@@ -113,6 +113,9 @@ def _open_text(path: Path) -> str:
             raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
     except Exception as exc:  # corrupt container: gzip.BadGzipFile, zstd errors, EOFError
         raise InputError(f"corrupt compressed file: {exc}", path=str(path)) from None
+    if raw[:4] == b"PAR1":
+        raise InputError("a Parquet file is not an eval log here", path=str(path),
+                         hint="eval logs are JSON/JSONL; for a long Parquet table use `engine paired --long`")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
