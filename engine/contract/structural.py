@@ -15,6 +15,7 @@ Two paths that must agree exactly with the reference validator (`jsonschema`):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -28,9 +29,10 @@ from engine.contract.schemas import json_schema
 
 @dataclass(frozen=True)
 class Checks:
-    """Row-level flags: `bad` = maybe invalid, `ambiguous` = a null that may be JSON null."""
+    """Row-level flags, one expression per top-level field (evaluated in parallel):
+    `bad` = maybe invalid, `ambiguous` = a null that may be JSON null."""
 
-    bad: pl.Expr
+    bad: list[pl.Expr]
     ambiguous: pl.Expr
 
 
@@ -110,11 +112,12 @@ def fast_checks(kind: str) -> Checks | None:
             continue
         declared.add(name)
         cb, ca = _child_checks(child, pl.col(name), required=name in root.required)
-        bad.extend(cb)
+        if cb:
+            bad.append(_or(cb).alias(f"__bad_{name}"))
         amb.extend(ca)
     if root.required - declared:
-        bad.append(pl.lit(True))
-    return Checks(bad=_or(bad), ambiguous=_or(amb))
+        bad.append(pl.lit(True).alias("__bad_undeclared_required"))
+    return Checks(bad=bad, ambiguous=_or(amb))
 
 
 # `"key": null` pairs in raw JSON text; keys may contain escapes (then we cannot trust the name).
@@ -139,26 +142,51 @@ def optional_non_nullable_names(kind: str) -> frozenset[str]:
     return frozenset(names)
 
 
+@cache
+def always_nullable_names(kind: str) -> frozenset[str]:
+    """Property names that allow JSON null wherever they occur in the schema."""
+    nullable: set[str] = set()
+    strict: set[str] = set()
+
+    def walk(node: Node) -> None:
+        for name, child in node.properties:
+            (nullable if child.nullable else strict).add(name)
+            walk(child)
+        if node.items is not None:
+            walk(node.items)
+
+    walk(root_node(kind))
+    return frozenset(n for n in nullable - strict if re.fullmatch(r"[A-Za-z0-9_]+", n))
+
+
 def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw") -> pl.Series:
     """Boolean per row: True only where the record is certainly structurally valid.
 
-    A null in an optional non-nullable column is harmless when the field was absent. It is
-    ambiguous only when the raw text has a `"name": null` pair for such a field name (at any
-    depth, conservatively) or a key spelled with escapes; those rows go to jsonschema.
+    A null in an optional non-nullable column is harmless when the field was absent. It can
+    only be JSON null when the raw text has a `"name": null` pair for such a field name (at
+    any depth, conservatively) or a key spelled with escapes; those rows go to jsonschema.
+    Cheap pre-filter: when every `null` in the text belongs to a `"name": null` pair of an
+    always-nullable field, there is nothing to look for.
     """
     checks = fast_checks(kind)
     if checks is None or frame.height == 0:
         return pl.Series("fast_ok", [False] * frame.height, dtype=pl.Boolean)
-    flags = frame.select(checks.bad.alias("bad"), checks.ambiguous.alias("amb"), pl.col(raw_col))
-    candidate = pl.col("amb") & pl.col(raw_col).str.contains("null", literal=True)
-    flags = flags.with_columns(candidate.alias("cand"))
-    risky = pl.Series("risky", [False] * flags.height, dtype=pl.Boolean)
-    if flags.get_column("cand").any():
+    raw = pl.col(raw_col)
+    unexplained = raw.str.count_matches("null", literal=True)
+    allowed = sorted(always_nullable_names(kind))
+    if allowed:
+        unexplained = unexplained - raw.str.count_matches('"(?:' + "|".join(allowed) + r')"\s*:\s*null')
+    flags = frame.select(*checks.bad, (unexplained > 0).alias("look"), raw).select(
+        pl.any_horizontal(pl.col("^__bad_.*$")).alias("bad"), "look", raw_col)
+    look = flags.get_column("look") & ~flags.get_column("bad")
+    if look.any():
         names = list(optional_non_nullable_names(kind))
-        keys = pl.col(raw_col).str.extract_all(_NULL_PAIR).list.eval(pl.element().str.extract(_KEY, 1))
-        hit = keys.list.eval(pl.element().is_in(names) | pl.element().str.contains("\\", literal=True)).list.any()
-        risky = flags.select(pl.when(pl.col("cand")).then(hit.fill_null(True)).otherwise(False)).to_series()
-    return flags.select((~pl.col("bad") & ~risky).alias("fast_ok")).to_series()
+        keys = raw.str.extract_all(_NULL_PAIR).list.eval(pl.element().str.extract(_KEY, 1))
+        risky = keys.list.eval(pl.element().is_in(names) | pl.element().str.contains("\\", literal=True)).list.any()
+        flags = flags.with_columns(look.alias("look")).with_columns(
+            pl.when(pl.col("look")).then(risky.fill_null(True)).otherwise(False).alias("risky"))
+        return flags.select((~pl.col("bad") & ~pl.col("risky")).alias("fast_ok")).to_series()
+    return (~flags.get_column("bad")).alias("fast_ok")
 
 
 @cache
