@@ -208,3 +208,36 @@ def test_cli_verify_of_signed_file(signed):
     summary = json.loads(res.output)["summary"]
     assert summary["authenticity"] == {"dsse-valid": N} and summary["ok"]
     assert pl.read_parquet(d / "verdicts.parquet").height == N
+
+
+def test_text_level_mutations_keep_the_fast_layout_and_are_invalid(signed):
+    """The same mutations written back in `engine sign`'s own layout (canonical body, envelope last),
+    so they reach the parse-free path of verify_raw_batch: it must agree with the general path."""
+    from engine.authenticity.canonical import canonical_bytes
+    from engine.authenticity.fastpath import fast_verify, signed_line
+
+    _, out, ring = signed
+    verifiers = Verifiers("cryptography")
+    lines = out.read_text().splitlines()
+    assert all(fast_verify(ln, ring, verifiers) for ln in lines[:50])  # the fast path is really taken
+    texts, labels = [], []
+    for line in lines[:: len(lines) // 10]:
+        rec = loads(line)
+        for label, mutated in _mutations(rec):
+            env = mutated.get("dsse_envelope")
+            body = {k: v for k, v in mutated.items() if k != "dsse_envelope"}
+            if not isinstance(env, dict):
+                continue
+            texts.append(signed_line(canonical_bytes(body), env).decode())
+            labels.append(label)
+        # a space, a reordered key or a re-encoded payload moves a line off the fast path, not to valid
+        texts.append(line.replace('":', '": ', 1))
+        labels.append("whitespace")
+    fast = verify_raw_batch(texts, ring, backend="cryptography")
+    general = [verify_record(loads(t), ring, verifiers) for t in texts]
+    assert [v for v, _ in fast] == [v for v, _ in general]
+    for label, (verdict, _) in zip(labels, fast, strict=True):
+        if label == "whitespace":
+            assert verdict == "dsse-valid"
+        else:
+            assert verdict == "invalid", label

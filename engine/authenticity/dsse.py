@@ -184,6 +184,14 @@ def verify_record(record: Any, keys: KeyRing, verifiers: Verifiers, *, legacy: b
 def make_envelope(body: dict[str, Any], private_key: Any, key_id: str, *, predicate_type: str = PREDICATE_TYPE,
                   subject_prefix: str = SUBJECT_PREFIX, subject_id_field: str = "run_id") -> dict[str, Any]:
     """DSSE envelope binding `body` (already without signature carriers)."""
+    return make_envelope_bytes(body, private_key, key_id, predicate_type=predicate_type,
+                               subject_prefix=subject_prefix, subject_id_field=subject_id_field)[0]
+
+
+def make_envelope_bytes(body: dict[str, Any], private_key: Any, key_id: str, *,
+                        predicate_type: str = PREDICATE_TYPE, subject_prefix: str = SUBJECT_PREFIX,
+                        subject_id_field: str = "run_id") -> tuple[dict[str, Any], bytes]:
+    """(envelope, canonical body bytes)."""
     body_bytes = canonical_bytes(body)
     statement = {
         "_type": STATEMENT_TYPE,
@@ -198,12 +206,14 @@ def make_envelope(body: dict[str, Any], private_key: Any, key_id: str, *, predic
         "payloadType": PAYLOAD_TYPE,
         "payload": base64.b64encode(payload).decode("ascii"),
         "signatures": [{"keyid": key_id, "sig": base64.b64encode(sig).decode("ascii")}],
-    }
+    }, body_bytes
 
 
-def verify_raw_batch(raws: list[str], keys: KeyRing, legacy: bool = False,
+def verify_raw_batch(raws: list[bytes] | list[str], keys: KeyRing, legacy: bool = False,
                      backend: str | None = None) -> list[Verdict]:
-    """Verdicts for a batch of JSON texts (runs in worker processes too: no polars here)."""
+    """Verdicts for a batch of JSON texts, UTF-8 bytes or str (runs in worker processes: no polars here)."""
+    from engine.authenticity.fastpath import fast_verify
+
     verifiers = Verifiers(backend)
     out: list[Verdict] = []
     append = out.append
@@ -212,6 +222,9 @@ def verify_raw_batch(raws: list[str], keys: KeyRing, legacy: bool = False,
     gc.disable()
     try:
         for raw in raws:
+            if fast_verify(raw, keys, verifiers):
+                append((DSSE_VALID, None))
+                continue
             try:
                 rec = loads(raw)
             except ValueError:

@@ -37,7 +37,8 @@ def authenticity_layer(records: pl.DataFrame, keys: KeyRing | None, legacy: bool
     verdicts = [UNSIGNED] * records.height
     reasons: list[str | None] = [None] * records.height
     if len(idx):
-        raws = records["raw"].gather(idx).to_list()
+        # UTF-8 bytes straight from Arrow: no str objects to build in this process nor encode in the workers
+        raws = records["raw"].gather(idx).cast(pl.Binary).to_list()
         if pool is None:
             with WorkerPool(jobs) as own:
                 results = own.map_chunks(verify_raw_batch, raws, ring, legacy, backend_name())

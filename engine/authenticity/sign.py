@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from engine.authenticity.canonical import loads, record_body, record_hash
-from engine.authenticity.dsse import make_envelope
+from engine.authenticity.dsse import make_envelope_bytes
+from engine.authenticity.fastpath import signed_line
 from engine.authenticity.keys import load_private_key
 from engine.authenticity.pool import WorkerPool
 
@@ -47,14 +46,14 @@ def link_bodies(bodies: list[dict[str, Any]], last: dict[Any, str] | None = None
 
 
 def sign_bodies(bodies: list[dict[str, Any]], private_key: Any, key_id: str) -> list[bytes]:
-    """One JSONL line (without newline) per body: the body plus its `dsse_envelope`."""
+    """One JSONL line (without newline) per body: the canonical body plus its `dsse_envelope`, last."""
     lines = []
     was_enabled = gc.isenabled()
     gc.disable()  # no reference cycles here; see dsse.verify_raw_batch
     try:
         for body in bodies:
-            env = make_envelope(body, private_key, key_id)
-            lines.append(orjson.dumps({**body, "dsse_envelope": env}))
+            env, body_bytes = make_envelope_bytes(body, private_key, key_id)
+            lines.append(signed_line(body_bytes, env))
     finally:
         if was_enabled:
             gc.enable()
