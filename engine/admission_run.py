@@ -20,14 +20,13 @@ from engine.admission import (
     DIMENSIONS,
     OUTPUT_COLUMNS,
     TRAIN_CATEGORIES,
-    admit_records,
     decode_evidence,
     score_frame,
     summarize,
     typed_evidence,
 )
 from engine.io.records import KindBatch
-from engine.policy import AdmissionPolicy, load_policy
+from engine.policy import AdmissionPolicy
 
 PARTITIONS: dict[str, pl.Expr] = {
     "admitted": pl.col("category").is_in(list(TRAIN_CATEGORIES)),
@@ -215,10 +214,15 @@ def admit_paths(
     return AdmitResult(scored=scored_all, summary=summary, quarantine=q, written=written)
 
 
+_SCORED_SCHEMA: dict[str, Any] = {
+    "source": pl.String, "line": pl.Int64, "run_id": pl.String, "trace_id": pl.String, "schema_version": pl.String,
+    "structural_valid": pl.Boolean, "score": pl.Float64, "category": pl.String, "admitted": pl.Boolean,
+    "reasons": pl.List(pl.String), **{f"dim_{d}": pl.Float64 for d in DIMENSIONS}, "raw": pl.String,
+}
+
+
 def _empty_scored() -> pl.DataFrame:
-    frame = pl.DataFrame({"source": [], "line": [], "raw": []},
-                         schema={"source": pl.String, "line": pl.Int64, "raw": pl.String})
-    return admit_records(frame, load_policy()).head(0)
+    return pl.DataFrame(schema=_SCORED_SCHEMA)
 
 
 def record_rows(scored: pl.DataFrame, top: int) -> list[dict[str, Any]]:

@@ -173,10 +173,11 @@ def rollout_issues(rollouts: pl.DataFrame) -> list[dict[str, Any]]:
         issues.append(_issue("error", "anomalous_objective_score",
                              f"{n_bad} record(s) have objective_score outside [0.0, 1.0] or NaN/Inf "
                              f"(records: {', '.join(where)}{more})", n_bad, 0))
-    texts = pl.concat([doc.select(pl.col("task_text").alias("t"), pl.int_range(pl.len()).alias("i"), pl.lit(0).alias("k")),
-                       doc.select(pl.col("answer_text").alias("t"), pl.int_range(pl.len()).alias("i"), pl.lit(1).alias("k"))])
-    texts = texts.filter(pl.col("t").is_not_null()).sort("i", "k")
-    hits = texts.filter(pl.col("t").str.normalize("NFKC").str.to_lowercase().str.contains_any(list(INJECTION_FRAGMENTS)))
+    candidates = pl.concat([
+        doc.select(pl.col("task_text").alias("t"), pl.int_range(pl.len()).alias("i"), pl.lit(0).alias("k")),
+        doc.select(pl.col("answer_text").alias("t"), pl.int_range(pl.len()).alias("i"), pl.lit(1).alias("k")),
+    ]).filter(pl.col("t").is_not_null()).sort("i", "k")
+    hits = candidates.filter(pl.col("t").str.normalize("NFKC").str.to_lowercase().str.contains_any(list(INJECTION_FRAGMENTS)))
     if hits.height:
         first = unicodedata.normalize("NFKC", hits["t"][0]).lower()
         fragment = next((f for f in INJECTION_FRAGMENTS if f in first), INJECTION_FRAGMENTS[0])

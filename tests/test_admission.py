@@ -280,3 +280,16 @@ def test_streaming_path_matches_reference(tmp_path: Path) -> None:
     assert got["reasons"].to_list() == [e["reasons"] for e in expected]
     parts = sum(pl.read_parquet(p).height for p in result.written.values())
     assert parts == got.height
+
+
+def test_output_schema_is_declared_and_bad_lines_are_quarantined(tmp_path: Path) -> None:
+    from engine.admission_run import _SCORED_SCHEMA, admit_paths
+
+    scored = admit_records(_cases().select("source", "line", "raw", "structural_valid"), load_policy())
+    assert dict(scored.schema) == _SCORED_SCHEMA
+    path = tmp_path / "some-bad.jsonl"
+    good = [x for x in CASES.read_text().splitlines() if x.startswith("{")]
+    path.write_text("\n".join([good[0], "{not json", good[1], "[1, 2]", ""]) + "\n")
+    result = admit_paths([str(path)], load_policy())
+    assert result.scored["line"].to_list() == [1, 3]
+    assert result.summary["quarantined_lines"] == 2 and sorted(result.quarantine["line"].to_list()) == [2, 4]
