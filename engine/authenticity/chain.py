@@ -34,12 +34,13 @@ def _hash_or_none(raw: str) -> str | None:
 LINK_SCHEMA = {"source": pl.String, "line": pl.Int64, "run_id": pl.String, "prev": pl.String, "hash": pl.String}
 
 
-def link_frame(frame: pl.DataFrame, *, hash_all: bool = False) -> pl.DataFrame:
+def link_frame(frame: pl.DataFrame, *, hash_all: bool = False, known: pl.Series | None = None) -> pl.DataFrame:
     """Per record: source, line, run_id, prev (lower-cased link), hash (SHA-256 of the canonical body).
 
     Small (about 150 bytes a record), so a streaming caller can collect it batch by batch and call
     `verdicts_from_links` once at the end. Without `hash_all`, only records of runs (within this
     frame) that carry a link are hashed: right for a whole input, not for one batch of it.
+    `known` holds hashes already computed elsewhere (null where not): those rows are not rehashed.
     """
     n = frame.height
     src = frame["source"] if "source" in frame.columns else pl.Series("source", [""] * n, dtype=pl.String)
@@ -55,8 +56,10 @@ def link_frame(frame: pl.DataFrame, *, hash_all: bool = False) -> pl.DataFrame:
     else:
         need = df.select((pl.col("prev").is_not_null().any().over("source", "run_id")
                           & pl.col("run_id").is_not_null()).alias("m"))["m"]
+    hashes: list[str | None] = [None] * n if known is None else known.to_list()
+    if known is not None:
+        need = need & known.is_null()
     idx = need.arg_true()
-    hashes: list[str | None] = [None] * n
     if len(idx):
         raws = frame["raw"].gather(idx).to_list()
         for j, h in zip(idx.to_list(), (_hash_or_none(r) for r in raws), strict=True):

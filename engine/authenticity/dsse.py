@@ -210,27 +210,38 @@ def make_envelope_bytes(body: dict[str, Any], private_key: Any, key_id: str, *,
 
 
 def verify_raw_batch(raws: list[bytes] | list[str], keys: KeyRing, legacy: bool = False,
-                     backend: str | None = None) -> list[Verdict]:
-    """Verdicts for a batch of JSON texts, UTF-8 bytes or str (runs in worker processes: no polars here)."""
+                     backend: str | None = None, want_hash: bool = False) -> list[tuple[str, str | None, str | None]]:
+    """(verdict, reason, chain hash or None) per JSON text, UTF-8 bytes or str.
+
+    Runs in worker processes too (no polars here). With `want_hash` the third item is the SHA-256
+    of the record's canonical body, computed from what verification already had in hand.
+    """
+    from engine.authenticity.canonical import record_hash
     from engine.authenticity.fastpath import fast_verify
 
     verifiers = Verifiers(backend)
-    out: list[Verdict] = []
+    out: list[tuple[str, str | None, str | None]] = []
     append = out.append
     # parsed records hold no reference cycles; the cyclic GC would only rescan them (~10% of the time)
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         for raw in raws:
-            if fast_verify(raw, keys, verifiers):
-                append((DSSE_VALID, None))
+            digest = fast_verify(raw, keys, verifiers)
+            if digest is not None:
+                append((DSSE_VALID, None, digest))
                 continue
             try:
                 rec = loads(raw)
             except ValueError:
-                append((INVALID, "record is not valid JSON"))
+                append((INVALID, "record is not valid JSON", None))
                 continue
-            append(verify_record(rec, keys, verifiers, legacy=legacy, owned=True))
+            if not isinstance(rec, dict):
+                append((INVALID, "record is not a JSON object", None))
+                continue
+            verdict, reason = verify_record(rec, keys, verifiers, legacy=legacy, owned=True)
+            # after verify_record(owned=True) `rec` holds the body (carriers popped) only if it had an envelope
+            append((verdict, reason, record_hash(rec) if want_hash else None))
     finally:
         if was_enabled:
             gc.enable()

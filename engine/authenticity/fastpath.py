@@ -8,9 +8,9 @@ body, so any JSON parser reads the same fields from both, and the digest, subjec
 are those we expect. Then only the Ed25519 check remains: no JSON parse of the body, no
 re-serialisation, no base64 decoding of the payload.
 
-`fast_verify` answers True only for a valid record on this path; anything else (other layouts,
-other emitters, any failure) returns False and the caller runs the general path, which also
-gives the reason.
+`fast_verify` answers (with the body's SHA-256, which is also its chain hash) only for a valid
+record on this path; anything else (other layouts, other emitters, any failure) returns None and
+the caller runs the general path, which also gives the reason.
 """
 
 from __future__ import annotations
@@ -41,49 +41,54 @@ def signed_line(body_bytes: bytes, envelope: dict[str, Any]) -> bytes:
     return body_bytes[:-1] + MARKER + orjson.dumps(envelope) + b"}"
 
 
-def fast_verify(raw: bytes | str, keys: KeyRing, verifiers: Verifiers) -> bool:
+def fast_verify(raw: bytes | str, keys: KeyRing, verifiers: Verifiers) -> str | None:
+    """SHA-256 (hex) of the record body when the record verifies on this path, else None."""
     if isinstance(raw, str):
         try:
             b = raw.encode("utf-8")
         except UnicodeEncodeError:
-            return False
+            return None
     else:
         b = raw
     i = b.rfind(MARKER)
     if i < 0 or not b.endswith(b"}"):
-        return False
+        return None
     body = b[:i] + b"}"
     # signature carriers inside the body would be outside the general path's body: let it decide
     # (needles start with a rare byte: memchr skips ahead; a '"'-led needle would stop at every quote)
     if b'signature":' in body or b'dsse_envelope":' in body:
-        return False
+        return None
     j = body.find(_RUN_ID)
     if j < 0 or body.find(_RUN_ID, j + 1) >= 0:
-        return False
+        return None
     k = body.find(b'"', j + len(_RUN_ID))
     run_id = body[j + len(_RUN_ID):k]
     if k < 0 or b"\\" in run_id:
-        return False
+        return None
     try:
         env = orjson.loads(b[i + len(MARKER):-1])
     except orjson.JSONDecodeError:
-        return False
+        return None
     if not isinstance(env, dict) or env.get("payloadType") != PAYLOAD_TYPE:
-        return False
+        return None
     sigs, payload = env.get("signatures"), env.get("payload")
     if not isinstance(sigs, list) or len(sigs) != 1 or not isinstance(sigs[0], dict) or not isinstance(payload, str):
-        return False
+        return None
     keyid, sig_text = sigs[0].get("keyid"), sigs[0].get("sig")
     if not isinstance(keyid, str) or not isinstance(sig_text, str):
-        return False
-    stmt = b"".join((_HEAD, body, _MID, hashlib.sha256(body).hexdigest().encode(), _NAME, run_id, _TAIL))
+        return None
+    digest = hashlib.sha256(body).hexdigest()
+    stmt = b"".join((_HEAD, body, _MID, digest.encode(), _NAME, run_id, _TAIL))
     if binascii.b2a_base64(stmt, newline=False).decode("ascii") != payload:
-        return False
+        return None
     pub, _ = keys.lookup(keyid)
     if pub is None:
-        return False
+        return None
     try:
         sig = decode_b64(sig_text)
     except ValueError:
-        return False
-    return len(sig) == 64 and verifiers.verify(pub, sig, b"%s%d %s" % (_PAE_HEAD, len(stmt), stmt))
+        return None
+    if len(sig) == 64 and verifiers.verify(pub, sig, b"%s%d %s" % (_PAE_HEAD, len(stmt), stmt)):
+        # the body is the signer's canonical body, so this is also the record's chain hash
+        return digest
+    return None

@@ -8,6 +8,7 @@ Python, in batches, across worker processes when there are many.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -19,6 +20,32 @@ from engine.authenticity.keys import KeyRing
 from engine.authenticity.pool import WorkerPool
 
 
+def _needs_python(records: pl.DataFrame) -> pl.Series:
+    raw = pl.col("raw")
+    return records.select(
+        (raw.str.contains("dsse_envelope", literal=True) | raw.str.contains('"signature"', literal=True)
+         | raw.str.contains("\\u", literal=True)).fill_null(False).alias("m")
+    )["m"]
+
+
+def _submit(records: pl.DataFrame, ring: KeyRing, legacy: bool, pool: WorkerPool,
+            want_hash: bool) -> tuple[pl.Series, Callable[[], list[tuple[str, str | None, str | None]]]]:
+    idx = _needs_python(records).arg_true()
+    # UTF-8 bytes straight from Arrow: no str objects to build here nor to encode in the workers
+    raws = records["raw"].gather(idx).cast(pl.Binary).to_list()
+    return idx, pool.submit_chunks(verify_raw_batch, raws, ring, legacy, backend_name(), want_hash)
+
+
+def _auth_frame(height: int, idx: pl.Series, results: list[tuple[str, str | None, str | None]]) -> pl.DataFrame:
+    verdicts = [UNSIGNED] * height
+    reasons: list[str | None] = [None] * height
+    for j, (v, r, _) in zip(idx.to_list(), results, strict=True):
+        verdicts[j] = v
+        reasons[j] = r
+    return pl.DataFrame({"authenticity": pl.Series(verdicts, dtype=pl.String),
+                         "authenticity_reason": pl.Series(reasons, dtype=pl.String)})
+
+
 def authenticity_layer(records: pl.DataFrame, keys: KeyRing | None, legacy: bool = False, *,
                        jobs: int | None = None, pool: WorkerPool | None = None) -> pl.DataFrame:
     """Columns `authenticity` (unsigned | dsse-valid | invalid | legacy-valid) and `authenticity_reason`.
@@ -28,29 +55,14 @@ def authenticity_layer(records: pl.DataFrame, keys: KeyRing | None, legacy: bool
     number of signed rows makes it worthwhile.
     """
     ring = keys if keys is not None else KeyRing(use_env=True)
-    raw = pl.col("raw")
-    needs = records.select(
-        (raw.str.contains("dsse_envelope", literal=True) | raw.str.contains('"signature"', literal=True)
-         | raw.str.contains("\\u", literal=True)).fill_null(False).alias("m")
-    )["m"]
-    idx = needs.arg_true()
-    verdicts = [UNSIGNED] * records.height
-    reasons: list[str | None] = [None] * records.height
-    if len(idx):
-        # UTF-8 bytes straight from Arrow: no str objects to build in this process nor encode in the workers
-        raws = records["raw"].gather(idx).cast(pl.Binary).to_list()
-        if pool is None:
-            with WorkerPool(jobs) as own:
-                results = own.map_chunks(verify_raw_batch, raws, ring, legacy, backend_name())
-        else:
-            results = pool.map_chunks(verify_raw_batch, raws, ring, legacy, backend_name())
-        for j, (v, r) in zip(idx.to_list(), results, strict=True):
-            verdicts[j] = v
-            reasons[j] = r
-    return pl.DataFrame({
-        "authenticity": pl.Series(verdicts, dtype=pl.String),
-        "authenticity_reason": pl.Series(reasons, dtype=pl.String),
-    })
+    own = pool is None
+    workers = WorkerPool(jobs) if pool is None else pool
+    try:
+        idx, wait = _submit(records, ring, legacy, workers, want_hash=False)
+        return _auth_frame(records.height, idx, wait())
+    finally:
+        if own:
+            workers.close()
 
 
 def chain_layer(records: pl.DataFrame, *, across_files: bool = False) -> pl.DataFrame:
@@ -95,7 +107,9 @@ class StreamingVerifier:
             auth = sv.batch(batch)                # same rows: authenticity, authenticity_reason
         chain = sv.finish()                       # every row seen: source, line, chain, chain_reason
 
-    Only the small per-record link columns are kept between batches, never the raw records.
+    `submit(batch)` / `collect(pending)` split `batch` in two so a caller can read the next batch
+    while the workers verify this one. Only the small per-record link columns are kept between
+    batches, never the raw records; chain hashes of signed rows come back from the workers.
     """
 
     def __init__(self, keys: KeyRing | None, *, legacy: bool = False, jobs: int | None = None,
@@ -106,13 +120,27 @@ class StreamingVerifier:
         self.pool = WorkerPool(jobs)
         self._links: list[pl.DataFrame] = []
 
-    def batch(self, records: pl.DataFrame) -> pl.DataFrame:
+    def submit(self, records: pl.DataFrame) -> Any:
+        if records.height == 0:
+            return records, None, None
+        idx, wait = _submit(records, self.keys, self.legacy, self.pool, want_hash=True)
+        return records, idx, wait
+
+    def collect(self, pending: Any) -> pl.DataFrame:
         from engine.authenticity.chain import link_frame
 
-        if records.height == 0:
+        records, idx, wait = pending
+        if wait is None:
             return pl.DataFrame(schema={"authenticity": pl.String, "authenticity_reason": pl.String})
-        self._links.append(link_frame(records, hash_all=True))
-        return authenticity_layer(records, self.keys, self.legacy, pool=self.pool)
+        results = wait()
+        known: list[str | None] = [None] * records.height
+        for j, (_, _, h) in zip(idx.to_list(), results, strict=True):
+            known[j] = h
+        self._links.append(link_frame(records, hash_all=True, known=pl.Series(known, dtype=pl.String)))
+        return _auth_frame(records.height, idx, results)
+
+    def batch(self, records: pl.DataFrame) -> pl.DataFrame:
+        return self.collect(self.submit(records))
 
     def finish(self) -> pl.DataFrame:
         from engine.authenticity.chain import LINK_SCHEMA, verdicts_from_links

@@ -42,6 +42,28 @@ class WorkerPool:
             out.extend(part)
         return out
 
+    def submit_chunks(self, fn: Callable[..., list[T]], items: Sequence[Any], *args: Any,
+                      chunk: int = 1000) -> Callable[[], list[T]]:
+        """Start `fn(chunk, *args)` on the workers; returns a function that waits and concatenates.
+
+        Small chunks keep both workers busy to the end of a batch; returning before the work is
+        done lets the caller read the next batch meanwhile (pipelining).
+        """
+        if self.jobs <= 1 or len(items) < PARALLEL_MIN_ITEMS:
+            done = fn(list(items), *args)
+            return lambda: done
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("spawn"))
+        futures = [self._executor.submit(fn, list(items[i:i + chunk]), *args) for i in range(0, len(items), chunk)]
+
+        def wait() -> list[T]:
+            out: list[T] = []
+            for f in futures:
+                out.extend(f.result())
+            return out
+
+        return wait
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown()

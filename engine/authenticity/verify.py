@@ -89,6 +89,12 @@ def verify_paths(paths: Sequence[str], options: VerifyOptions) -> VerifyResult:
     receipts: list[dict[str, Any]] = []
     quarantine: list[tuple[str, int, str]] = []
     parts: list[pl.DataFrame] = []
+    pending: list[tuple[pl.DataFrame, Any]] = []
+
+    def collect_one() -> None:
+        ids, handle = pending.pop(0)
+        parts.append(pl.concat([ids, sv.collect(handle)], how="horizontal"))
+
     try:
         for batch in iter_record_batches(list(paths), typed=False):
             quarantine.extend((batch.source, n, reason) for n, _, reason in batch.quarantine)
@@ -97,9 +103,13 @@ def verify_paths(paths: Sequence[str], options: VerifyOptions) -> VerifyResult:
             records = _split_receipts(batch_frame(batch), ring, receipts)
             if records.height == 0:
                 continue
-            auth = sv.batch(records)
             ids = records.select("source", "line", pl.col("raw").str.json_path_match("$.run_id").alias("run_id"))
-            parts.append(pl.concat([ids, auth], how="horizontal"))
+            pending.append((ids, sv.submit(records)))
+            # one batch in flight while the next is read: the workers never wait for the reader
+            while len(pending) > 1:
+                collect_one()
+        while pending:
+            collect_one()
         chain = sv.finish()
     finally:
         sv.pool.close()
