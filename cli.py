@@ -213,18 +213,25 @@ def _gate(
     paths: Annotated[list[Path], typer.Argument(help="SFT / DPO training records and rollouts (kinds detected from schema_version).")],
     sft_min_records: Annotated[int, typer.Option(help="Error when there are fewer SFT records than this.")] = 100,
     dpo_min_records: Annotated[int, typer.Option(help="Warn when there are fewer DPO pairs than this.")] = 20,
+    kind: Annotated[str | None, typer.Option(help="Treat every record as this kind (default: detect).")] = None,
+    eval_paths: Annotated[list[Path] | None, typer.Option("--eval", help="Eval items to check SFT/DPO outputs against for contamination (repeatable).")] = None,
+    eval_field: Annotated[str | None, typer.Option(help="Field holding the eval text (default: first of text, question, prompt, input, problem).")] = None,
+    contamination_threshold: Annotated[float, typer.Option(help="Token 8-gram Jaccard flag threshold for --eval.")] = 0.2,
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """Training-data quality gate: SFT/DPO checks, anomalous objective scores, prompt injection.
 
     Exits 1 when any error-level issue is found (too few SFT records, identical DPO pairs,
-    objective_score outside [0, 1] or NaN/Inf, prompt-injection fragments after NFKC + lowercase).
+    objective_score outside [0, 1] or NaN/Inf, prompt-injection fragments after NFKC + lowercase,
+    with --eval: SFT/DPO outputs that overlap the eval texts).
     """
     from engine.admission_render import render_gate_text
     from engine.gate import GateConfig, gate_paths
 
-    report = gate_paths([str(p) for p in paths], GateConfig(sft_min_records=sft_min_records,
-                                                            dpo_min_records=dpo_min_records))
+    report = gate_paths([str(p) for p in paths],
+                        GateConfig(sft_min_records=sft_min_records, dpo_min_records=dpo_min_records), kind=kind,
+                        eval_paths=[str(p) for p in eval_paths] if eval_paths else None, eval_field=eval_field,
+                        contamination_threshold=contamination_threshold)
     if fmt is OutputFormat.json:
         emit_json(report)
     else:
@@ -1023,7 +1030,7 @@ def import_cmd(
     console.print(f"{summary.source} → {summary.out} ({summary.format}): {summary.records_written} records written")
     console.print(f"read {summary.records_read} = imported {summary.imported} + quarantined {summary.quarantined}")
     for reason, n in summary.quarantined_by_reason.items():
-        console.print(f"  quarantine: {reason}: {n}")
+        console.print(f"  quarantine: {reason}: {n}", emoji=False, markup=False)
     if summary.quarantined:
         console.print(f"quarantine file: {summary.quarantine_file}")
 
