@@ -9,6 +9,9 @@ Inputs are loaded records of kind `sft`, `dpo` and `rollout` (others are ignored
 - Rollouts: `objective_score` present and not a finite number in [0, 1] (error; strings are read
   as Python's float() does, anything else non-numeric counts as NaN); prompt-injection fragments
   in `task` / `final_answer` after NFKC + lowercase (error, one hit per text).
+- Contamination (when eval texts are given and there are SFT/DPO records): the last message of
+  each SFT record and each DPO `chosen` against the eval texts with engine.contamination
+  (token 8-gram Jaccard threshold 0.2 by default; error when anything is flagged).
 The report is `{ok, n_sft, n_dpo, n_errors, n_warnings, issues[{level, check, message, value,
 threshold}]}`; ok means no error-level issue.
 """
@@ -187,7 +190,44 @@ def rollout_issues(rollouts: pl.DataFrame) -> list[dict[str, Any]]:
     return issues
 
 
-def run_gate(records: pl.DataFrame, cfg: GateConfig | None = None) -> dict[str, Any]:
+EVAL_TEXT_FIELDS: tuple[str, ...] = ("text", "question", "prompt", "input", "problem")
+
+
+def eval_texts_of(records: pl.DataFrame, field: str | None = None) -> pl.Series:
+    """The text of each eval item: `field`, else the first string of EVAL_TEXT_FIELDS present."""
+    fields = (field,) if field else EVAL_TEXT_FIELDS
+    doc = _decode(records, "{" + ", ".join(f'"{f}": "VARCHAR"' for f in fields) + "}")
+    return doc.select(pl.coalesce(*fields).alias("text")).to_series().drop_nulls()
+
+
+def _training_outputs(sft: pl.DataFrame, dpo: pl.DataFrame) -> pl.Series:
+    """Last message of each SFT record and each DPO chosen (reference §3.4 contamination input)."""
+    parts = []
+    if sft.height:
+        doc = _decode(sft, '{"messages": [{"content": "VARCHAR"}]}')
+        parts.append(doc.filter(pl.col("messages").list.len() > 0).select(
+            pl.col("messages").list.last().struct.field("content").fill_null("").alias("text")).to_series())
+    if dpo.height:
+        parts.append(_decode(dpo, '{"chosen": "VARCHAR"}').select(pl.col("chosen").fill_null("").alias("text")).to_series())
+    return pl.concat(parts) if parts else pl.Series("text", [], dtype=pl.String)
+
+
+def contamination_issues(sft: pl.DataFrame, dpo: pl.DataFrame, eval_texts: pl.Series,
+                         threshold: float) -> list[dict[str, Any]]:
+    from engine.contamination.api import detect_contamination
+    from engine.contamination.config import ContaminationConfig
+
+    outputs = _training_outputs(sft, dpo)
+    result = detect_contamination(outputs, eval_texts, config=ContaminationConfig(threshold=threshold))
+    n_flagged, n_training = result.summary["n_flagged"], result.summary["n_training"]
+    if not n_flagged:
+        return []
+    return [_issue("error", "contamination", f"{n_flagged}/{n_training} records flagged for eval-set contamination "
+                   f"(threshold={threshold})", n_flagged, 0)]
+
+
+def run_gate(records: pl.DataFrame, cfg: GateConfig | None = None, *, eval_texts: pl.Series | None = None,
+             contamination_threshold: float = 0.2) -> dict[str, Any]:
     """Gate report for a loaded records frame (columns source, line, kind, raw)."""
     cfg = cfg or GateConfig()
     sft = records.filter(pl.col("kind") == "sft")
@@ -199,6 +239,8 @@ def run_gate(records: pl.DataFrame, cfg: GateConfig | None = None) -> dict[str, 
     if dpo.height:
         issues += dpo_issues(dpo, cfg)
     issues += rollout_issues(rollouts)
+    if eval_texts is not None and eval_texts.len() and (sft.height or dpo.height):
+        issues += contamination_issues(sft, dpo, eval_texts, contamination_threshold)
     n_errors = sum(1 for i in issues if i["level"] == "error")
     return {
         "ok": n_errors == 0, "n_sft": sft.height, "n_dpo": dpo.height, "n_rollouts": rollouts.height,
@@ -206,10 +248,13 @@ def run_gate(records: pl.DataFrame, cfg: GateConfig | None = None) -> dict[str, 
     }
 
 
-def gate_paths(paths: list[str], cfg: GateConfig | None = None) -> dict[str, Any]:
+def gate_paths(paths: list[str], cfg: GateConfig | None = None, *, kind: str | None = None,
+               eval_paths: list[str] | None = None, eval_field: str | None = None,
+               contamination_threshold: float = 0.2) -> dict[str, Any]:
     from engine.io import load_records
 
-    loaded = load_records(paths)
-    report = run_gate(loaded.records, cfg)
+    loaded = load_records(paths, kind=kind)
+    texts = eval_texts_of(load_records(eval_paths).records, eval_field) if eval_paths else None
+    report = run_gate(loaded.records, cfg, eval_texts=texts, contamination_threshold=contamination_threshold)
     report["quarantined_lines"] = loaded.quarantine.height
     return report

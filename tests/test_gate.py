@@ -123,3 +123,20 @@ def test_cli_gate_exit_codes(tmp_path: Path) -> None:
     bad.write_text(_rollout_raw("NaN")[1] + "\n")
     proc = subprocess.run([sys.executable, "-m", "engine", "gate", str(bad)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 1 and "anomalous_objective_score" in proc.stdout
+
+
+def test_contamination_against_eval_texts(tmp_path: Path) -> None:
+    question = "the quick brown fox jumps over the lazy dog near the river bank side today"
+    leaked = [_sft("final_answer", question)] * 120 + [_sft("repair_patch")] * 20
+    evals = pl.Series("text", [question, "an unrelated astronomy sentence about distant galaxies and stars"])
+    report = run_gate(_frame(leaked), eval_texts=evals)
+    assert _checks(report) == [("error", "contamination")] and report["issues"][0]["value"] == 120
+    assert run_gate(_frame([_sft("final_answer")] * 120 + [_sft("repair_patch")] * 20), eval_texts=evals)["ok"]
+    data = tmp_path / "sft.jsonl"
+    data.write_text("\n".join(r for _, r in leaked) + "\n")
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text(json.dumps({"id": "q1", "question": question}) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "engine", "gate", str(data), "--eval", str(ev), "--format", "json"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1, proc.stderr
+    assert [i["check"] for i in json.loads(proc.stdout)["issues"]] == ["contamination"]
