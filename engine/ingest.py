@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -28,6 +29,7 @@ ProgressFn = Callable[[int], None]  # bytes of input consumed since the last cal
 
 _DIGEST_CHUNK = 8 * 1024 * 1024
 _EXCERPT = 200
+FLUSH_ROWS = 1 << 17  # rows of the largest table gathered before one write (> a DuckDB row group)
 ADMISSION_COLUMNS = list(OUTPUT_COLUMNS)
 
 
@@ -185,15 +187,54 @@ def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy) -> di
     return {name: pl.concat(frames, how="vertical_relaxed") for name, frames in out.items()}
 
 
-def _write_batch(store: DuckStore | LakeStore, batch: RecordBatch, digest: str, rows: dict[str, int],
-                 policy: AdmissionPolicy) -> None:
-    tables = batch_tables(batch, digest, policy)
-    store.write_many([
-        (table, frame, table_kind(table) or ("aep" if table == "admission" else "other"))
-        for table, frame in tables.items()
-    ])
-    for table, frame in tables.items():
-        rows[table] = rows.get(table, 0) + frame.height
+class _Writer:
+    """Buffers normalised batches and writes them on one background thread.
+
+    Batches are gathered until some table holds FLUSH_ROWS rows: DuckDB compresses whole row
+    groups (122,880 rows), and committing many small appends costs about twice the CPU and a
+    larger file. Writing happens on a background thread while the caller prepares the next
+    batches (Polars, pyarrow and DuckDB release the GIL, so the two overlap on two cores); at
+    most one write is in flight, so memory stays bounded. A writer error surfaces on the next
+    `add` or on `close`.
+    """
+
+    def __init__(self, store: DuckStore | LakeStore) -> None:
+        self.store = store
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-ingest-writer")
+        self.pending: Future[None] | None = None
+        self.buffer: dict[str, list[pl.DataFrame]] = {}
+        self.buffered: dict[str, int] = {}
+
+    def add(self, tables: dict[str, pl.DataFrame]) -> None:
+        for name, frame in tables.items():
+            self.buffer.setdefault(name, []).append(frame)
+            self.buffered[name] = self.buffered.get(name, 0) + frame.height
+        if max(self.buffered.values(), default=0) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        items = [
+            (name, pl.concat(frames, how="vertical_relaxed"), table_kind(name) or ("aep" if name == "admission" else "other"))
+            for name, frames in self.buffer.items()
+        ]
+        self.buffer, self.buffered = {}, {}
+        self.drain()
+        self.pending = self.pool.submit(self.store.write_many, items)
+
+    def drain(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def close(self, *, flush: bool) -> None:
+        try:
+            if flush:
+                self.flush()
+            self.drain()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def _ingest_source(
@@ -205,11 +246,20 @@ def _ingest_source(
     if replacing:
         store.drop_sources([src.path], [digest])
     store.begin(digest, src.path)
+    writer = _Writer(store)
     try:
-        for batch in iter_record_batches([src.path], kind=options.kind):
-            _write_batch(store, batch, digest, rows, policy)
-            if progress is not None:
-                progress(batch.nbytes)
+        completed = False
+        try:
+            for batch in iter_record_batches([src.path], kind=options.kind):
+                tables = batch_tables(batch, digest, policy)
+                writer.add(tables)
+                for table, frame in tables.items():
+                    rows[table] = rows.get(table, 0) + frame.height
+                if progress is not None:
+                    progress(batch.nbytes)
+            completed = True
+        finally:
+            writer.close(flush=completed)
         stored = sum(rows.get(t, 0) for t in ("runs", "rollouts", "compliance", "eval_items", "other_records"))
         quarantined = rows.get("quarantine", 0)
         now = dt.datetime.now(dt.UTC)
