@@ -375,9 +375,12 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 
 
 def admit_records(records: pl.DataFrame, policy: AdmissionPolicy) -> pl.DataFrame:
-    """Score loaded records (`source`, `line`, `raw`, optional `structural_valid`).
+    """Score loaded records (`source`, `line`, `raw`, optional `structural_valid`) in memory.
 
-    Returns one row per input record with OUTPUT_COLUMNS plus `raw` (kept for partitions).
+    Without a `structural_valid` column every record is taken as structurally valid: callers
+    that have not validated should add `engine.validate.structural_valid(records)` first (the
+    streaming `engine.admission_run.admit_paths` does this batch by batch). Returns one row per
+    input record with OUTPUT_COLUMNS plus `raw` (kept for partitions).
     """
     for name in ("source", "line"):
         if name not in records.columns:
