@@ -66,8 +66,12 @@ def _generated(tmp: Path, n: int, seed: int) -> tuple[Path, list[tuple[int, dict
     return src, list(enumerate(recs, start=1))
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_differential_against_reference(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "partition_rows"), [(1, 200_000), (2, 200_000), (3, 37)])
+def test_differential_against_reference(tmp_path: Path, seed: int, partition_rows: int,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.export import stream
+
+    monkeypatch.setattr(stream, "PARTITION_ROWS", partition_rows)  # 37: many partitions, same rows
     src, recs = _generated(tmp_path, 400, seed)
     for max_pairs in (1, 3):
         out = _export(tmp_path / str(max_pairs), src, include_failing=(max_pairs == 3), max_pairs_per_task=max_pairs)

@@ -160,7 +160,30 @@ def test_max_pairs_per_task(tmp_path: Path) -> None:
     assert pairs == [("0", "2"), ("0", "1"), ("0", "3")]
 
 
-def test_usage_errors() -> None:
-    res = runner.invoke(app, ["export", "--out-dir", "/tmp/never"])
-    assert res.exit_code != 0
-    from cli import main  # noqa: F401  (main maps EngineError to exit codes; CliRunner shows the raise)
+def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for args in (["--rollout", str(tmp_path / "missing.jsonl")], []):
+        proc = subprocess.run([sys.executable, "-m", "engine", "export", *args, "--out-dir", str(tmp_path / "o")],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in proc.stderr
+
+
+def test_legacy_records(tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    run_export(ExportOptions(out_dir=out, rollout=(str(FIX / "tool-shapes.jsonl"), str(FIX / "rollout-branches.jsonl")),
+                             legacy_records=True))
+    sft = [json.loads(x) for x in (out / "legacy" / "sft.v1.jsonl").read_text().splitlines()]
+    assert {r["schema_version"] for r in sft} == {"sft/v1"} and len(sft) == 4
+    assert sft[0]["output_type"] == "final_answer" and sft[0]["provenance"]["source"] == "wasmagent-rollout"
+    dpo = [json.loads(x) for x in (out / "legacy" / "dpo.v1.jsonl").read_text().splitlines()]
+    assert len(dpo) == 1 and dpo[0]["rejected"] == "Because it is blue."
+    assert dpo[0]["prompt_messages"] == dpo[0]["messages"][:-1]
+    assert dpo[0]["provenance"]["n_gram_hash"] == hashlib.sha256(dpo[0]["chosen"].encode()).hexdigest()[:16]
+    ppo = [json.loads(x) for x in (out / "legacy" / "ppo.v1.jsonl").read_text().splitlines()]
+    assert sorted(r["reward"] for r in ppo) == [0.0, 1.0, 1.0, 1.0, 1.0]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "legacy/sft.v1.jsonl" in {f["path"] for f in manifest["files"]}

@@ -129,10 +129,27 @@ def _token_ngrams(texts: pl.DataFrame, id_col: str) -> pl.DataFrame:
 
 def contamination_scores(train: pl.DataFrame, evals: pl.DataFrame, *, threshold: float = 0.2,
                          containment_threshold: float = 0.5) -> pl.DataFrame:
-    """train: tid, text; evals: eid, text → tid, best_eval, token_jaccard, containment, flagged.
+    """train: tid, text; evals: eid, text → tid, best_eval, token_jaccard, char_jaccard, containment, flagged.
 
-    Exact token 8-gram Jaccard (reference §3.5) and containment of the eval item's 8-grams in the training
-    text; flagged when Jaccard ≥ threshold or containment ≥ containment_threshold (SPEC §6 rule `any`)."""
+    Uses the shared exact detector `engine.contamination` (SPEC §6, rule `any`: token or char Jaccard of
+    the original, or containment). Without it: exact token 8-gram Jaccard and containment only."""
+    try:
+        from engine.contamination.api import detect_contamination
+        from engine.contamination.config import ContaminationConfig
+    except ImportError:
+        return _fallback_scores(train, evals, threshold, containment_threshold)
+    res = detect_contamination(
+        train.get_column("text"), evals.get_column("text"), train_ids=train.get_column("tid").cast(pl.String),
+        eval_ids=evals.get_column("eid").cast(pl.String),
+        config=ContaminationConfig(threshold=threshold, containment_threshold=containment_threshold))
+    return res.rows.select(
+        train.get_column("tid"), pl.col("best_eval_id").alias("best_eval"),
+        pl.col("token_jaccard").fill_null(0.0).round(4), pl.col("char_jaccard").round(4),
+        pl.col("containment").fill_null(0.0).round(4), pl.col("flagged"))
+
+
+def _fallback_scores(train: pl.DataFrame, evals: pl.DataFrame, threshold: float,
+                     containment_threshold: float) -> pl.DataFrame:
     tg = _token_ngrams(train.rename({"tid": "id"}).select("id", "text"), "id").rename({"id": "tid"})
     eg = _token_ngrams(evals.rename({"eid": "id"}).select("id", "text"), "id").rename({"id": "eid"})
     tn = tg.group_by("tid").agg(pl.len().alias("nt"))
@@ -147,5 +164,6 @@ def contamination_scores(train: pl.DataFrame, evals: pl.DataFrame, *, threshold:
                  pl.col("cont").max().alias("containment")))
     out = train.select("tid").join(best, on="tid", how="left", maintain_order="left").with_columns(
         pl.col("token_jaccard").fill_null(0.0).round(4), pl.col("containment").fill_null(0.0).round(4))
-    return out.with_columns(((pl.col("token_jaccard") >= threshold)
+    return out.with_columns(pl.lit(None, dtype=pl.Float64).alias("char_jaccard"),
+                            ((pl.col("token_jaccard") >= threshold)
                              | (pl.col("containment") >= containment_threshold)).alias("flagged"))

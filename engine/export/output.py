@@ -41,7 +41,7 @@ def write_outputs(opts: ExportOptions, result: ExportResult, rows: dict[str, pl.
     out = opts.out_dir
     out.mkdir(parents=True, exist_ok=True)
     fmt = "parquet" if opts.hf_layout else opts.fmt
-    data_files: dict[str, list[str]] = {}
+    data_files: dict[str, list[str]] = {f.config: [f.path] for f in result.files}  # streamed configs
     for cfg, frame in rows.items():
         stage(f"writing {cfg}")
         tf = training_frame(cfg, frame)

@@ -17,14 +17,10 @@ import polars as pl
 import pyarrow as pa
 
 from engine.export import gates
-from engine.export.dpo import to_dpo
 from engine.export.lineage import evidence_digests, sha16, start_digests
-from engine.export.messages import normalize_tool_calls, with_messages
-from engine.export.ppo import to_ppo
 from engine.export.quarantine import QUARANTINE_COLUMNS, quarantine_rows, redact_excerpts
 from engine.export.redact import RedactionReport, redact_frame
 from engine.export.rollouts import decode_rollouts
-from engine.export.sft import to_sft
 from engine.export.source import empty_inputs, read_inputs
 from engine.export.writers import Format, WrittenFile
 
@@ -113,7 +109,8 @@ def _branch_gates(branches: pl.DataFrame, unredactable: pl.Series, opts: ExportO
                       .sort("rid", "token_jaccard", "containment", descending=[False, True, True])
                       .group_by("rid", maintain_order=True)
                       .agg(pl.col("best_eval").first(), pl.col("token_jaccard").max(),
-                           pl.col("containment").max(), pl.col("flagged").any().alias("contaminated")))
+                           pl.col("char_jaccard").max(), pl.col("containment").max(),
+                           pl.col("flagged").any().alias("contaminated")))
         b = b.join(per_branch, on="rid", how="left", maintain_order="left")
         result.contamination = {"eval_items": len(evals), "threshold": opts.contamination_threshold,
                                 "containment_threshold": opts.containment_threshold, "rule": "any",
@@ -121,6 +118,7 @@ def _branch_gates(branches: pl.DataFrame, unredactable: pl.Series, opts: ExportO
     else:
         b = b.with_columns(pl.lit(None, dtype=pl.String).alias("best_eval"),
                            pl.lit(None, dtype=pl.Float64).alias("token_jaccard"),
+                           pl.lit(None, dtype=pl.Float64).alias("char_jaccard"),
                            pl.lit(None, dtype=pl.Float64).alias("containment"),
                            pl.lit(False).alias("contaminated"))
         result.contamination = {"eval_items": 0, "n_flagged_branches": 0}
@@ -150,7 +148,11 @@ def run_export(opts: ExportOptions, *, stage: Stage | None = None) -> ExportResu
         say("lineage digests")
         branches = dec.branches.join(digests.result(), on="rid", how="left", maintain_order="left")
     branches = branches.with_columns(sha16(branches.get_column("task")).alias("task_hash"))
-    tools = dec.tool_items
+    # the raw lines (the mapped input file) are no longer needed: release them before the big frames
+    n_read, input_quarantine = inputs.height + inputs.quarantine.height, inputs.quarantine
+    del inputs, digests
+    tools, rejected_inputs, n_tree = dec.tool_items, dec.rejected, dec.n_tree_records
+    del dec
     redaction = RedactionReport()
     unredactable = pl.Series("unredactable", [False] * branches.height, dtype=pl.Boolean)
     if opts.redact:
@@ -181,23 +183,14 @@ def run_export(opts: ExportOptions, *, stage: Stage | None = None) -> ExportResu
         branches = branches.with_columns(pl.lit(None, dtype=pl.Float64).alias("admission_score"))
     say("gates")
     gated = _branch_gates(branches, unredactable, opts, result)
-    eligible = gated.filter(pl.col("reason").is_null())
-    say("messages")
-    calls = normalize_tool_calls(tools.join(eligible.select("rid"), on="rid", how="semi"))
-    eligible = with_messages(eligible, calls)
-    rows: dict[str, pl.DataFrame] = {}
-    row_q: list[pl.DataFrame] = []
-    say("building rows")
-    builders = {
-        "sft": (lambda: to_sft(eligible, include_failing=opts.include_failing), gates.sft_invalid_reason()),
-        "dpo": (lambda: to_dpo(eligible, max_pairs=opts.max_pairs_per_task), gates.dpo_invalid_reason()),
-        "ppo": (lambda: to_ppo(eligible), gates.ppo_invalid_reason()),
-    }
-    for cfg in opts.configs:
-        build, invalid = builders[cfg]
-        frame = build().with_columns(invalid.alias("reason"))
-        rows[cfg] = frame.filter(pl.col("reason").is_null()).drop("reason")
-        row_q.append(quarantine_rows(frame.filter(pl.col("reason").is_not_null()), cfg, eligible))
+    all_ok = gated.get_column("reason").null_count() == gated.height
+    eligible = gated if all_ok else gated.filter(pl.col("reason").is_null())  # no copy in the common case
+    say("messages and rows")
+    from engine.export.stream import build_rows_streaming
+
+    rows, row_q, used, written, quality = build_rows_streaming(opts, eligible, calls_from=tools, all_ok=all_ok,
+                                                               stage=say)
+    del tools
     extra_q: list[pl.DataFrame] = []
     if opts.compliance:
         from engine.export.compliance import export_compliance
@@ -219,71 +212,63 @@ def run_export(opts: ExportOptions, *, stage: Stage | None = None) -> ExportResu
         aep_scored = aep_scored.with_columns(evidence_digests(aep_tab.column("raw")))
         rows["router"] = router_rows(aep_scored, opts.min_admission)
     quarantine = pl.concat([
-        redact_excerpts(inputs.quarantine.select(
+        redact_excerpts(input_quarantine.select(
             pl.lit("input").alias("stage"), "source", "line", pl.lit(None, dtype=pl.String).alias("rollout_id"),
             pl.lit(None, dtype=pl.Int64).alias("branch_index"), "reason", "excerpt"), opts.redact),
-        quarantine_rows(dec.rejected.with_columns(pl.format("invalid input: {}", "reason").alias("reason")),
+        quarantine_rows(rejected_inputs.with_columns(pl.format("invalid input: {}", "reason").alias("reason")),
                         "input", None),
         quarantine_rows(gated.filter(pl.col("reason").is_not_null()), "branch", None),
         *row_q,
         *extra_q,
     ], how="diagonal_relaxed").select(QUARANTINE_COLUMNS).sort("stage", "source", "line", maintain_order=True)
-    _reconcile(result, inputs.height + inputs.quarantine.height, dec, gated,
-               {k: v for k, v in rows.items() if k in ALL_CONFIGS}, quarantine)
+    _reconcile(result, n_read, n_tree, gated, used, {k: n for k, n in quality["rows"].items()}, quarantine)
     if compliance_counts is not None:
         result.counts["compliance"] = compliance_counts
     if "router" in rows:
         result.counts["router_rows"] = rows["router"].height
-    result.quality = _quality(rows)
+    result.quality = {"issues": _quality_issues(quality)}
+    result.files.extend(written)
     write_outputs(opts, result, rows, quarantine, stage=say)
     return result
 
 
-def _reconcile(result: ExportResult, n_input: int, dec: object, gated: pl.DataFrame,
-               rows: dict[str, pl.DataFrame], quarantine: pl.DataFrame) -> None:
+def _reconcile(result: ExportResult, n_input: int, n_tree: int, gated: pl.DataFrame, used: pl.DataFrame,
+               row_counts: dict[str, int], quarantine: pl.DataFrame) -> None:
     """Every input record is exported (≥1 training row), quarantined, or not selected; counts add up."""
-    from engine.export.rollouts import DecodedRollouts
-
-    assert isinstance(dec, DecodedRollouts)
-    used = pl.concat([f.select("rid") for f in rows.values()] +
-                     [f.select(pl.col("r_rid").alias("rid")) for k, f in rows.items() if k == "dpo"]).unique()
     eligible = gated.filter(pl.col("reason").is_null()).select("rid")
     exported = eligible.join(used, on="rid", how="semi").height
     row_rejected = quarantine.filter(pl.col("stage").is_in(list(ALL_CONFIGS))).select("rid").unique()
     only_rejected = eligible.join(used, on="rid", how="anti").join(row_rejected, on="rid", how="semi").height
     input_q = quarantine.filter(pl.col("stage") == "input").height
     branch_q = gated.filter(pl.col("reason").is_not_null()).height
-    not_selected = eligible.height - exported - only_rejected + dec.n_tree_records
+    not_selected = eligible.height - exported - only_rejected + n_tree
     result.counts = {
         "input_records": n_input,
         "exported": exported,
         "quarantined": input_q + branch_q + only_rejected,
         "not_selected": not_selected,
-        "tree_records_skipped": dec.n_tree_records,
-        "rows": {k: v.height for k, v in rows.items()},
+        "tree_records_skipped": n_tree,
+        "rows": row_counts,
         "quarantine_rows": quarantine.height,
     }
     assert n_input == exported + input_q + branch_q + only_rejected + not_selected, result.counts
-    result.quarantined_by_reason = dict(sorted(
-        quarantine.group_by("reason").len().iter_rows()))
+    result.quarantined_by_reason = dict(sorted(quarantine.group_by("reason").len().iter_rows()))
 
 
-def _quality(rows: dict[str, pl.DataFrame]) -> dict[str, object]:
+def _quality_issues(q: dict[str, dict[str, int]]) -> list[dict[str, object]]:
     """Dataset-level quality-gate warnings (reference §3.4); they annotate, they do not drop rows."""
     issues: list[dict[str, object]] = []
-    if "sft" in rows and rows["sft"].height:
-        n = rows["sft"].height
-        if n < 100:
-            issues.append({"level": "warning", "check": "sft_min_records", "value": n, "threshold": 100})
-        short = rows["sft"].select(
-            (pl.col("messages").list.last().struct.field("content").str.len_chars() < 20).sum()).item()
-        if short:
-            issues.append({"level": "warning", "check": "sft_short_assistant", "value": int(short), "threshold": 20})
-    if "dpo" in rows and rows["dpo"].height:
-        n = rows["dpo"].height
-        if n < 20:
-            issues.append({"level": "warning", "check": "dpo_min_records", "value": n, "threshold": 20})
-        short = rows["dpo"].select((pl.col("chosen_text").str.len_chars() < 30).sum()).item()
-        if short:
-            issues.append({"level": "warning", "check": "dpo_short_chosen", "value": int(short), "threshold": 30})
-    return {"issues": issues}
+    n_sft, n_dpo = q["rows"].get("sft", 0), q["rows"].get("dpo", 0)
+    if n_sft:
+        if n_sft < 100:
+            issues.append({"level": "warning", "check": "sft_min_records", "value": n_sft, "threshold": 100})
+        if q["short"].get("sft"):
+            issues.append({"level": "warning", "check": "sft_short_assistant", "value": q["short"]["sft"],
+                           "threshold": 20})
+    if n_dpo:
+        if n_dpo < 20:
+            issues.append({"level": "warning", "check": "dpo_min_records", "value": n_dpo, "threshold": 20})
+        if q["short"].get("dpo"):
+            issues.append({"level": "warning", "check": "dpo_short_chosen", "value": q["short"]["dpo"],
+                           "threshold": 30})
+    return issues

@@ -12,11 +12,12 @@ import polars as pl
 from engine.export.redact import UNREDACTABLE, redact_text
 
 QUARANTINE_COLUMNS = ("stage", "rid", "source", "line", "rollout_id", "branch_index", "reason", "excerpt",
-                      "best_eval", "token_jaccard", "containment", "admission_score", "evidence_digest")
+                      "best_eval", "token_jaccard", "char_jaccard", "containment", "admission_score",
+                      "evidence_digest")
 EXCERPT_CHARS = 200
 _DTYPES = {"stage": pl.String, "rid": pl.Int64, "source": pl.String, "line": pl.Int64, "rollout_id": pl.String,
            "branch_index": pl.Int64, "reason": pl.String, "excerpt": pl.String, "best_eval": pl.String,
-           "token_jaccard": pl.Float64, "containment": pl.Float64, "admission_score": pl.Float64,
+           "token_jaccard": pl.Float64, "char_jaccard": pl.Float64, "containment": pl.Float64, "admission_score": pl.Float64,
            "evidence_digest": pl.String}
 
 
@@ -39,7 +40,8 @@ def quarantine_rows(frame: pl.DataFrame, stage: str, branches: pl.DataFrame | No
     """Rows of `frame` (with rid and reason) as quarantine rows of `stage`."""
     f = frame.with_columns(pl.lit(stage).alias("stage"))
     if branches is not None:  # output rows: take lineage and the answer excerpt from their branch
-        keep = [c for c in ("rid", "branch_index", "final_answer", "best_eval", "token_jaccard", "containment")
+        keep = [c for c in ("rid", "branch_index", "final_answer", "best_eval", "token_jaccard", "char_jaccard",
+                            "containment")
                 if c in branches.columns]
         f = f.drop([c for c in keep if c != "rid" and c in f.columns]).join(
             branches.select(keep), on="rid", how="left", maintain_order="left")

@@ -107,3 +107,60 @@ def canonical_json_bytes(obj: object, *, indent: int | None = 2) -> bytes:
     """Stable JSON for manifests and reports: sorted keys, UTF-8, trailing newline."""
     text = json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=indent, allow_nan=False)
     return (text + "\n").encode()
+
+
+class Sink:
+    """A training file written in batches: Parquet row groups or JSON lines appended to a temporary file,
+    renamed to its final name by `close()` (so a killed run leaves no partial final file)."""
+
+    def __init__(self, out_dir: Path, rel: str, *, fmt: Format, config: str) -> None:
+        self.out_dir, self.rel, self.fmt, self.config = out_dir, rel, fmt, config
+        self.final = out_dir / rel
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.final.with_name(f".{self.final.name}.tmp-{os.getpid()}")
+        self.rows = 0
+        self._pq: object | None = None
+        self._fh: IO[bytes] | None = None if fmt == "parquet" else self.tmp.open("wb")
+        self._empty: pl.DataFrame | None = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if self._empty is None:
+            self._empty = frame.head(0)
+        if frame.height == 0:
+            return
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+            if self._pq is None:
+                self._pq = pq.ParquetWriter(self.tmp, table.schema, compression="zstd", compression_level=3)
+            self._pq.write_table(table, row_group_size=rows_per_group(frame))  # type: ignore[attr-defined]
+        else:
+            assert self._fh is not None
+            _write_jsonl(frame, self._fh, None)
+        self.rows += frame.height
+
+    def close(self) -> WrittenFile:
+        if self.fmt == "parquet":
+            if self._pq is None:  # nothing written: an empty file with the right columns
+                (self._empty if self._empty is not None else pl.DataFrame()).write_parquet(self.tmp, compression="zstd")
+            else:
+                self._pq.close()  # type: ignore[attr-defined]
+        else:
+            assert self._fh is not None
+            self._fh.close()
+        with self.tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.tmp, self.final)
+        return WrittenFile(self.rel, self.config, self.rows, self.final.stat().st_size, file_sha256(self.final))
+
+    def abort(self) -> None:
+        if self._fh is not None and not self._fh.closed:
+            self._fh.close()
+        if self._pq is not None:
+            try:
+                self._pq.close()  # type: ignore[attr-defined]
+            except Exception:  # the file is discarded anyway
+                pass
+        if self.tmp.exists():
+            self.tmp.unlink()
