@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
 
@@ -34,6 +35,7 @@ class ParsedBlock:
     table: pa.Table  # one row per entry of `numbers`/`lines`, typed by the declared schema
     numbers: list[int]
     lines: list[bytes]
+    text: pa.Array  # the same lines as an Arrow (large) string array, validated UTF-8
     slow: list[tuple[int, bytes, dict[str, Any]]] = field(default_factory=list)
     quarantine: list[tuple[int, str, str]] = field(default_factory=list)
     skipped: int = 0
@@ -117,31 +119,40 @@ def python_parse(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return value, None
 
 
-def _invalid_utf8(lines: list[bytes], already_bad: set[int]) -> list[int]:
+def _text_array(lines: list[bytes]) -> tuple[pa.Array, list[int]]:
+    """The lines as one Arrow string array (one copy) and the indices that are not UTF-8.
+
+    Arrow validates UTF-8 for the whole array in C; only when that fails are lines checked
+    one by one to find the culprits (pyarrow's JSON reader does not validate string bytes).
+    """
+    lengths = np.fromiter((len(line) for line in lines), dtype=np.int64, count=len(lines))
+    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    arr = pa.LargeStringArray.from_buffers(len(lines), pa.py_buffer(offsets), pa.py_buffer(b"".join(lines)))
     try:
-        b"\n".join(lines).decode("utf-8")  # one C pass; the per-line search only when it fails
-        return []
-    except UnicodeDecodeError:
+        arr.validate(full=True)
+        return arr, []
+    except pa.ArrowInvalid:
         pass
-    out = []
+    bad = []
     for i, line in enumerate(lines):
-        if i in already_bad:
-            continue
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
-            out.append(i)
-    return out
+            bad.append(i)
+    return arr, bad
 
 
 def parse_block(block: LineBlock, schema: pa.Schema) -> ParsedBlock:
     lines = block.lines
     quarantine = list(block.rejects)
     if not lines:
-        return ParsedBlock(block.source, schema.empty_table(), [], [], [], quarantine, block.skipped)
+        return ParsedBlock(block.source, schema.empty_table(), [], [], pa.array([], pa.large_string()), [],
+                           quarantine, block.skipped)
     # Known bad before parsing: not starting like an object (pyarrow reads a bare `null` as a row)
     # or not UTF-8 (pyarrow does not validate string bytes).
-    pre_bad = set(_invalid_utf8(lines, set()))
+    text, not_utf8 = _text_array(lines)
+    pre_bad = set(not_utf8)
     pre_bad.update(i for i, line in enumerate(lines) if line[0] != 0x7B)  # '{'
     cand = [i for i in range(len(lines)) if i not in pre_bad] if pre_bad else list(range(len(lines)))
     cand_lines = [lines[i] for i in cand] if pre_bad else lines
@@ -167,6 +178,10 @@ def parse_block(block: LineBlock, schema: pa.Schema) -> ParsedBlock:
     else:
         numbers, kept_lines = block.numbers, lines
     table = pa.concat_tables([p[1] for p in pieces]) if pieces else schema.empty_table()
+    if bad:
+        mask = np.ones(len(lines), dtype=bool)
+        mask[bad] = False
+        text = text.filter(pa.array(mask))
     slow: list[tuple[int, bytes, dict[str, Any]]] = []
     for i in bad:
         obj, reason = python_parse(lines[i])
@@ -175,4 +190,4 @@ def parse_block(block: LineBlock, schema: pa.Schema) -> ParsedBlock:
         else:
             slow.append((block.numbers[i], lines[i], obj))
     quarantine.sort()
-    return ParsedBlock(block.source, table, numbers, kept_lines, slow, quarantine, block.skipped)
+    return ParsedBlock(block.source, table, numbers, kept_lines, text, slow, quarantine, block.skipped)

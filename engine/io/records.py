@@ -53,7 +53,7 @@ class RecordBatch:
 
 def detect_file_kind(src: SourceFile) -> str:
     """Kind of a file's records, from its first object lines (UNKNOWN when nothing tells)."""
-    for block in iter_blocks(src):
+    for block in iter_blocks(src, block_bytes=1 << 20):
         for line in itertools.islice(block.lines, _DETECT_LINES):
             obj, _ = python_parse(line)
             if obj is not None:
@@ -71,7 +71,7 @@ def _schema_for(kind: str, typed: bool) -> pa.Schema:
 def _frame(parsed: ParsedBlock) -> pl.DataFrame:
     frame = pl.from_arrow(parsed.table)
     assert isinstance(frame, pl.DataFrame)
-    raw = pl.Series("raw", parsed.lines, dtype=pl.Binary).cast(pl.String)
+    raw = pl.Series("raw", parsed.text, dtype=pl.String)
     return frame.with_columns(pl.Series("line", parsed.numbers, dtype=pl.Int64), raw)
 
 
