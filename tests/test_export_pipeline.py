@@ -187,3 +187,16 @@ def test_legacy_records(tmp_path: Path) -> None:
     assert sorted(r["reward"] for r in ppo) == [0.0, 1.0, 1.0, 1.0, 1.0]
     manifest = json.loads((out / "manifest.json").read_text())
     assert "legacy/sft.v1.jsonl" in {f["path"] for f in manifest["files"]}
+
+
+def test_chunked_decode_gives_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.export import rollouts
+
+    srcs = tuple(str(p) for p in sorted(FIX.glob("*.jsonl")) if "eval" not in p.name)
+    snaps = []
+    for chunk in (3, 200_000):
+        monkeypatch.setattr(rollouts, "DECODE_CHUNK", chunk)
+        out = tmp_path / str(chunk) / "x"
+        run_export(ExportOptions(out_dir=out, rollout=srcs))
+        snaps.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert snaps[0] == snaps[1]

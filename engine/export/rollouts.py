@@ -65,8 +65,23 @@ def _reason() -> pl.Expr:
     )
 
 
+DECODE_CHUNK = 200_000
+
+
 def decode_rollouts(records: pa.Table) -> DecodedRollouts:
-    """`records` has rid, source, line, raw. Returns branches, tool items and rejected records."""
+    """`records` has rid, source, line, raw. Returns branches, tool items and rejected records.
+
+    Decoded in chunks of DECODE_CHUNK records so DuckDB's result and the nested tool-call lists of only
+    one chunk are alive at a time (a zero-copy slice of the input each)."""
+    if records.num_rows <= DECODE_CHUNK:
+        return _decode_chunk(records)
+    parts = [_decode_chunk(records.slice(off, DECODE_CHUNK)) for off in range(0, records.num_rows, DECODE_CHUNK)]
+    return DecodedRollouts(
+        pl.concat([p.branches for p in parts]), pl.concat([p.tool_items for p in parts]),
+        pl.concat([p.rejected for p in parts]), sum(p.n_tree_records for p in parts))
+
+
+def _decode_chunk(records: pa.Table) -> DecodedRollouts:
     dec = _duck(records)
     dec = dec.with_columns(
         pl.col("objective_status").fill_null("unknown"),
