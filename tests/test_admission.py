@@ -202,9 +202,10 @@ def test_differential_against_reference(tmp_path: Path) -> None:
     frame = _frame(raws).with_columns(pl.Series("structural_valid", verdicts))
     assert 0 < sum(verdicts) < len(verdicts)
     decoded = decode_evidence(frame)  # policy-independent: decode once, score three ways
-    for policy in (load_policy(), load_policy("strict"), _weird_policy(tmp_path)):
-        got = score_frame(decoded, policy)
-        expected = [score_record(r, v, policy) for r, v in zip(parsed, verdicts, strict=True)]
+    # all 50,000 records under the default policy; the first 15,000 under two other policies
+    for policy, n in ((load_policy(), len(parsed)), (load_policy("strict"), 15_000), (_weird_policy(tmp_path), 15_000)):
+        got = score_frame(decoded.head(n), policy)
+        expected = [score_record(r, v, policy) for r, v in zip(parsed[:n], verdicts[:n], strict=True)]
         assert got["score"].to_list() == [e["score"] for e in expected], policy.name
         assert got["category"].to_list() == [e["category"] for e in expected], policy.name
         assert got["reasons"].to_list() == [e["reasons"] for e in expected], policy.name
