@@ -19,7 +19,16 @@ import polars as pl
 
 from engine.importers.common import ImportResult, digest_json, jobj, jval, missing_reason, quarantine_rows
 from engine.importers.grouped import iso_ms
-from engine.importers.tabular import aep_record, decode_required, explode, one_array, per_row, ref, verifier
+from engine.importers.tabular import (
+    aep_record,
+    decode_required,
+    explode,
+    one_array,
+    per_row,
+    ref,
+    step_ids,
+    verifier,
+)
 
 _MSG = {"message_id": "VARCHAR", "messageId": "VARCHAR", "role": "VARCHAR", "content": "JSON", "parts": "JSON",
         "agent_name": "VARCHAR", "timestamp": "VARCHAR"}
@@ -51,7 +60,7 @@ def import_a2a(records: pl.DataFrame, fmt: str = "aep") -> ImportResult:
         msgs = msgs.with_columns(digest_json(msgs["body"]).alias("rd"))
         is_agent = pl.col("role").str.to_lowercase().is_in(["agent", "assistant"]).fill_null(False)
         msgs = msgs.with_columns(pl.when(is_agent).then(jobj(
-            ("action_id", jval(pl.coalesce("message_id", "messageId", pl.format("msg-{}", pl.col("idx"))))),
+            ("action_id", jval(step_ids(pl.coalesce("message_id", "messageId", pl.format("msg-{}", pl.col("idx")))))),
             ("tool_name", pl.lit('"a2a_message"')), ("state_changing", pl.lit("false")),
             ("timestamp_ms", jval(pl.coalesce(pl.col("ts"), pl.col("idx").cast(pl.Float64)))),
             ("result_digest", jval(pl.col("rd"))), ("agent_name", jval(pl.col("agent_name"))))).alias("f"))

@@ -87,7 +87,7 @@ def import_adk(records: pl.DataFrame, fmt: str = "aep") -> ImportResult:
         content.struct.field("args").alias("args_json"), pl.lit(None, dtype=pl.String).alias("result_json"))
     tool_items = pl.concat([calls, flat_call], how="diagonal_relaxed").select(
         pl.col("g").alias("group"),
-        pl.concat_str([pl.col("eid"), pl.when(pl.col("idx") > 0).then(pl.format("#{}", pl.col("idx")))
+        pl.concat_str([pl.col("eid"), pl.when(pl.col("idx") > 0).then(pl.format("/call-{}", pl.col("idx")))
                        .otherwise(pl.lit(""))]).alias("item_id"),
         "order", "ts", pl.lit("tool").alias("role"), "tool_name", "args_json", "result_json",
         pl.col("err").alias("error"), "agent")

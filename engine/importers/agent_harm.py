@@ -24,6 +24,7 @@ from engine.importers.tabular import (
     one_array,
     per_row,
     rollout_record,
+    step_ids,
     tool_call_entry,
     verifier,
 )
@@ -65,7 +66,8 @@ def import_agent_harm(records: pl.DataFrame, fmt: str = "rollout") -> ImportResu
     if acts.height:
         name = pl.col("tool_name").fill_null("unknown")
         acts = acts.with_columns(jobj(
-            ("action_id", jval(pl.coalesce("action_id", pl.format("act-{}", pl.col("idx"))))), ("tool_name", jval(name)),
+            ("action_id", jval(step_ids(pl.coalesce("action_id", pl.format("act-{}", pl.col("idx")))))),
+            ("tool_name", jval(name)),
             ("state_changing", jval(~prevented)), ("timestamp_ms", jval(pl.col("idx").cast(pl.Float64))),
             ("harm", jobj(("is_harmful", jval(pl.col("is_harmful"))), ("was_prevented", jval(pl.col("was_prevented"))),
                           ("harm_category", jval(pl.col("harm_category"))))),

@@ -193,6 +193,24 @@ def ext_or_null(col: str = "ext") -> pl.Expr:
     return pl.when(c.is_null() | (c == "{}") | (c == "null")).then(pl.lit(None, dtype=pl.String)).otherwise(c)
 
 
+def ts_ms(expr: pl.Expr) -> pl.Expr:
+    """A timestamp / duration in ms when finite and non-negative, else null (the AEP semantic rule)."""
+    x = expr.cast(pl.Float64, strict=False)
+    return pl.when(x.is_finite() & (x >= 0)).then(x).otherwise(pl.lit(None, dtype=pl.Float64))
+
+
+def finite(expr: pl.Expr) -> pl.Expr:
+    """A float when finite, else null (JSON has no Infinity or NaN)."""
+    x = expr.cast(pl.Float64, strict=False)
+    return pl.when(x.is_finite()).then(x).otherwise(pl.lit(None, dtype=pl.Float64))
+
+
+def unique_ids(ids: pl.Expr, *within: str) -> pl.Expr:
+    """Ids made unique within a group: repeats get `#<k>` (AEP forbids a repeated action_id in a run)."""
+    k = pl.int_range(pl.len(), dtype=pl.Int64).over([*within, ids])
+    return pl.when(k == 0).then(ids).otherwise(pl.concat_str([ids, pl.lit("#"), k.cast(pl.String)]))
+
+
 def lit_str(value: str) -> pl.Expr:
     return pl.lit(json.dumps(value))
 

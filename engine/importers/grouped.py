@@ -22,6 +22,8 @@ from engine.importers.common import (
     jval,
     lit_str,
     nonempty_array,
+    ts_ms,
+    unique_ids,
 )
 from engine.importers.tabular import concat_arrays, decision
 
@@ -43,7 +45,7 @@ def iso_ms(expr: pl.Expr) -> pl.Expr:
     iso = text.str.replace(r"Z$", "+00:00").str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T")
     iso = pl.when(iso.str.contains(r"[+-]\d\d:\d\d$")).then(iso).otherwise(iso + pl.lit("+00:00"))
     parsed = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us")
-    return pl.coalesce(as_seconds, parsed.dt.epoch("us").cast(pl.Float64) / 1000.0)
+    return ts_ms(pl.coalesce(as_seconds, parsed.dt.epoch("us").cast(pl.Float64) / 1000.0))
 
 
 def build_runs(items: pl.DataFrame, *, prefix: str, provider: str, deny_role: dict[str, str],
@@ -55,7 +57,10 @@ def build_runs(items: pl.DataFrame, *, prefix: str, provider: str, deny_role: di
     """
     t = items.select([pl.col(c).cast(d) if c in items.columns else pl.lit(None, dtype=d).alias(c)
                       for c, d in ITEM_COLUMNS.items()])
-    t = t.with_columns(digest_json(t["result_json"]).alias("rd"), digest_json(t["args_json"]).alias("pd"))
+    t = t.with_columns(digest_json(t["result_json"]).alias("rd"), digest_json(t["args_json"]).alias("pd"),
+                       unique_ids(pl.col("item_id"), "group").alias("item_id"), ts_ms(pl.col("ts")).alias("ts"),
+                       ts_ms(pl.col("end_ts")).alias("end_ts"), ts_ms(pl.col("in_tok")).cast(pl.Int64).alias("in_tok"),
+                       ts_ms(pl.col("out_tok")).cast(pl.Int64).alias("out_tok"))
     is_tool = pl.col("role") == "tool"
     action = jobj(
         ("action_id", jval(pl.col("item_id"))), ("tool_name", jval(pl.coalesce("tool_name", "name", pl.lit("unknown")))),
@@ -118,7 +123,7 @@ def build_runs(items: pl.DataFrame, *, prefix: str, provider: str, deny_role: di
         ("verifier_results", nonempty_array(pl.col("verifiers"))),
         ("budget_ledger", jobj(
             ("token_budget", pl.when(has_usage).then(jobj(("spent", jval(pl.col("in_sum") + pl.col("out_sum")))))),
-            ("latency_budget", jobj_or_null(("actual_ms", jval(pl.col("ended") - pl.col("created"))))),
+            ("latency_budget", jobj_or_null(("actual_ms", jval(ts_ms(pl.col("ended") - pl.col("created")))))),
             ("tool_budget", jobj(("spent", jval(pl.col("n_tools"))))),
         )),
         ("gen_ai_usage", pl.when(has_usage).then(jobj(("input_tokens", jval(pl.col("in_sum"))),

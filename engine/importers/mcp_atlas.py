@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from engine.importers.common import ImportResult, digest_json, jobj, jval, string_json
+from engine.importers.common import ImportResult, digest_json, finite, jobj, jval, string_json
 from engine.importers.tabular import (
     aep_record,
+    clock,
     decode_required,
     explode,
     one_array,
@@ -28,6 +29,7 @@ from engine.importers.tabular import (
     ref,
     rollout_record,
     status_of,
+    step_ids,
     tool_call_entry,
     verifier,
 )
@@ -51,7 +53,7 @@ def import_mcp_atlas(records: pl.DataFrame, fmt: str = "rollout") -> ImportResul
     model = pl.col("model_id").fill_null("unknown")
     session = pl.coalesce("session_id", pl.concat_str([pl.lit("mcp-atlas-"), pl.col("task_id")]))
     total = pl.col("claims_total").fill_null(0)
-    rate = pl.when(total > 0).then(pl.col("claims_passed").fill_null(0) / total).otherwise(0.0)
+    rate = finite(pl.when(total > 0).then(pl.col("claims_passed").fill_null(0) / total).otherwise(0.0)).fill_null(0.0)
     steps = explode(good, "trajectory")
     if fmt == "rollout":
         if steps.height:
@@ -67,12 +69,12 @@ def import_mcp_atlas(records: pl.DataFrame, fmt: str = "rollout") -> ImportResul
         return ImportResult(records=out, quarantine=q, read=records.height, imported=out.height, kind="rollout")
     if steps.height:
         steps = steps.with_columns(digest_json(steps["result"]).alias("rd"), digest_json(steps["arguments"]).alias("pd"))
-        clock = pl.col("latency_ms").fill_null(0.0).cum_sum().over("row_nr")
+        steps = steps.with_columns(step_ids(pl.format("step-{}", pl.coalesce("step_index", "idx"))).alias("aid"))
         steps = steps.with_columns(jobj(
-            ("action_id", jval(pl.format("step-{}", pl.coalesce("step_index", "idx")))),
+            ("action_id", jval(pl.col("aid"))),
             ("tool_name", jval(_tool(pl.col("server_id"), pl.col("tool_name")).fill_null("unknown"))),
             ("state_changing", jval(pl.col("result").is_not_null() & pl.col("error").is_null())),
-            ("timestamp_ms", jval(clock)),
+            ("timestamp_ms", jval(clock("latency_ms"))),
             ("precondition_digest", jval(pl.col("pd"))), ("result_digest", jval(pl.col("rd"))),
             ("evidence_refs", jval(pl.concat_list([pl.format("mcp-atlas-step/{}", pl.col("idx"))]))),
             ("error", jval(pl.col("error"))),

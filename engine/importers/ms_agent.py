@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from engine.importers.common import ImportResult, digest_json, jobj, jval
+from engine.importers.common import ImportResult, digest_json, jobj, jval, ts_ms
 from engine.importers.grouped import iso_ms
 from engine.importers.tabular import (
     aep_record,
@@ -27,6 +27,7 @@ from engine.importers.tabular import (
     one_array,
     per_row,
     run_context,
+    step_ids,
     verifier,
 )
 
@@ -45,7 +46,8 @@ def import_ms_agent(records: pl.DataFrame, fmt: str = "aep") -> ImportResult:
     if steps.height:
         steps = steps.with_columns(
             pl.col("type").str.to_lowercase().alias("kind"), iso_ms(pl.col("started_at")).alias("ts"),
-            iso_ms(pl.col("ended_at")).alias("end_ts"), pl.coalesce("id", pl.format("step-{}", pl.col("idx"))).alias("sid"),
+            iso_ms(pl.col("ended_at")).alias("end_ts"),
+            step_ids(pl.coalesce("id", pl.format("step-{}", pl.col("idx")))).alias("sid"),
             (pl.col("status").str.to_lowercase() == "completed").fill_null(False).alias("done"))
         steps = steps.with_columns(digest_json(steps["outputs"]).alias("rd"), digest_json(steps["inputs"]).alias("pd"))
         tool = pl.col("kind") == "tool"
@@ -89,6 +91,6 @@ def import_ms_agent(records: pl.DataFrame, fmt: str = "aep") -> ImportResult:
         extra=[("workflow_name", jval(pl.col("workflow_name"))), ("session_id", jval(pl.col("session_id"))),
                ("gen_ai_calls", pl.when(pl.col("calls") != "[]").then(pl.col("calls"))),
                ("budget_ledger", pl.when(pl.col("ended").is_not_null() & pl.col("created").is_not_null()).then(
-                   jobj(("latency_budget", jobj(("actual_ms", jval(pl.col("ended") - pl.col("created"))))))))],
+                   jobj(("latency_budget", jobj(("actual_ms", jval(ts_ms(pl.col("ended") - pl.col("created")).fill_null(0.0))))))))],
     ).alias("json"))
     return ImportResult(records=out, quarantine=q, read=records.height, imported=out.height, kind="aep")

@@ -46,6 +46,8 @@ from engine.importers.common import (
     nonempty_array,
     quarantine_rows,
     run_sql,
+    ts_ms,
+    unique_ids,
 )
 
 ATTRS = (
@@ -150,12 +152,13 @@ def _otel_obj() -> pl.Expr:
 
 def _fragments(t: pl.DataFrame) -> pl.DataFrame:
     t = t.with_columns(
+        unique_ids(pl.col("span_id"), "trace_id").alias("action_id"),
         digest_json(t.get_column("result_c")).alias("result_digest"),
         digest_json(t.get_column("args_c")).alias("args_digest"),
     )
     state = pl.col("state_changing").str.to_lowercase().is_in(_TRUE).fill_null(False)
     action = jobj(
-        ("action_id", jval(pl.col("span_id"))), ("tool_name", jval(pl.col("tool_name"))),
+        ("action_id", jval(pl.col("action_id"))), ("tool_name", jval(pl.col("tool_name"))),
         ("state_changing", jval(state)), ("timestamp_ms", jval(pl.col("start_ms").fill_null(0.0))),
         ("precondition_digest", jval(pl.col("args_digest"))), ("result_digest", jval(pl.col("result_digest"))),
         ("evidence_refs", jval(pl.concat_list([pl.lit("otel-span/") + pl.col("span_id")]))),
@@ -214,7 +217,7 @@ def _runs(t: pl.DataFrame) -> pl.DataFrame:
         ("verifier_results", nonempty_array(pl.col("verifiers"))),
         ("budget_ledger", jobj_or_null(
             ("token_budget", pl.when(has_usage).then(jobj(("spent", jval(pl.col("in_sum") + pl.col("out_sum")))))),
-            ("latency_budget", jobj_or_null(("actual_ms", jval(pl.col("ended") - pl.col("created"))))),
+            ("latency_budget", jobj_or_null(("actual_ms", jval(ts_ms(pl.col("ended") - pl.col("created")))))),
             ("tool_budget", jobj(("spent", jval(pl.col("n_tools"))))),
         )),
         ("gen_ai_usage", pl.when(has_usage).then(usage)),
@@ -231,7 +234,8 @@ def import_otel(records: pl.DataFrame, fmt: str = "aep") -> ImportResult:
     t = _span_table(spans.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("order")))
     reason = missing_reason([("traceId", pl.col("trace_id")), ("spanId", pl.col("span_id")),
                              ("name", pl.col("name"))])
-    t = t.with_columns(reason.alias("reason"))
+    t = t.with_columns(reason.alias("reason"), ts_ms(pl.col("start_ms")).alias("start_ms"),
+                       ts_ms(pl.col("end_ms")).alias("end_ms"))
     bad = t.filter(pl.col("reason").is_not_null())
     good = t.filter(pl.col("reason").is_null())
     q = pl.concat([q_containers, quarantine_rows(bad, pl.col("reason"), item=pl.col("item"))])

@@ -15,6 +15,7 @@ import polars as pl
 from engine.importers.common import (
     decode,
     ext_or_null,
+    finite,
     jarray_agg,
     jobj,
     jobj_or_null,
@@ -24,6 +25,7 @@ from engine.importers.common import (
     missing_reason,
     nonempty_array,
     quarantine_rows,
+    ts_ms,
 )
 
 
@@ -98,7 +100,7 @@ def rollout_record(*, source: str, rollout_id: pl.Expr, task: pl.Expr, session_i
         ("tool_call_sequence", tool_calls), ("final_answer", jval(final_answer.fill_null(""))),
         ("build_result", build_result if build_result is not None else pl.lit(None, dtype=pl.String)),
         ("objective_score", jval(score.cast(pl.Int64))), ("objective_status", jval(status)),
-        ("rank", pl.lit("0")), ("total_score", jval(total_score.cast(pl.Float64))),
+        ("rank", pl.lit("0")), ("total_score", jval(finite(total_score).fill_null(0.0))),
         ("provenance", provenance), ("extensions", ext_or_null()),
     )
 
@@ -110,7 +112,7 @@ def ref(uri: pl.Expr, digest: pl.Expr | None = None) -> pl.Expr:
 def verifier(verifier_id: pl.Expr, passed: pl.Expr, score: pl.Expr | None = None,
              claim_ids: pl.Expr | None = None) -> pl.Expr:
     return jobj(("verifier_id", jval(verifier_id)), ("passed", jval(passed.fill_null(False))),
-                ("score", jval(score.cast(pl.Float64)) if score is not None else pl.lit(None, dtype=pl.String)),
+                ("score", jval(finite(score)) if score is not None else pl.lit(None, dtype=pl.String)),
                 ("claim_ids", jval(claim_ids) if claim_ids is not None else pl.lit(None, dtype=pl.String)))
 
 
@@ -128,7 +130,7 @@ def aep_record(*, run_id: pl.Expr, provider: str, model_id: pl.Expr, created_at_
     return jobj(
         ("schema_version", lit_str("aep/v0.5")), ("run_id", jval(run_id)),
         ("trace_id", jval(trace_id) if trace_id is not None else none),
-        ("created_at_ms", jval(created_at_ms.cast(pl.Float64).fill_null(0.0))),
+        ("created_at_ms", jval(ts_ms(created_at_ms).fill_null(0.0))),
         ("model_provider", lit_str(provider)), ("model_id", jval(model_id)),
         ("run_context", run_context if run_context is not None else none),
         ("input_refs", nonempty_array(input_refs) if input_refs is not None else none),
@@ -163,3 +165,15 @@ def jobj_opt(*pairs: tuple[str, pl.Expr]) -> pl.Expr:
 
 def known(structure: dict[str, Any]) -> str:
     return json.dumps({k: None for k in structure})
+
+
+def clock(latency: str) -> pl.Expr:
+    """A monotone per-record clock from step latencies (ms), for sources without timestamps."""
+    return ts_ms(pl.col(latency)).fill_null(0.0).cum_sum().over("row_nr")
+
+
+def step_ids(ids: pl.Expr) -> pl.Expr:
+    """Step ids unique within their record (a repeated id gets `#<k>`)."""
+    from engine.importers.common import unique_ids
+
+    return unique_ids(ids, "row_nr")

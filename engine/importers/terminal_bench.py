@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from engine.importers.common import ImportResult, digest_json, jobj, jval, lit_str
+from engine.importers.common import ImportResult, digest_json, jobj, jval, lit_str, ts_ms
 from engine.importers.tabular import (
     aep_record,
     decode_required,
@@ -65,7 +65,7 @@ def import_terminal_bench(records: pl.DataFrame, fmt: str = "rollout") -> Import
         steps = steps.with_columns(jobj(
             ("action_id", jval(pl.format("cmd-{}", pl.col("idx")))), ("tool_name", lit_str("bash")),
             ("state_changing", jval((pl.col("exit_code") == 0).fill_null(False))),
-            ("timestamp_ms", jval(pl.coalesce(pl.col("timestamp_ms"), pl.col("idx").cast(pl.Float64)))),
+            ("timestamp_ms", jval(pl.coalesce(ts_ms(pl.col("timestamp_ms")), pl.col("idx").cast(pl.Float64)))),
             ("result_digest", jval(pl.col("rd"))),
             ("evidence_refs", jval(pl.concat_list([pl.format("tb-cmd/{}", pl.col("idx"))]))),
         ).alias("f"))
@@ -77,6 +77,6 @@ def import_terminal_bench(records: pl.DataFrame, fmt: str = "rollout") -> Import
         verifiers=one_array(verifier(pl.lit("terminal-bench-tests"), passed, passed.cast(pl.Float64),
                                      pl.concat_list([pl.col("task_id")]))),
         extra=[("budget_ledger", pl.when(pl.col("latency_ms").is_not_null()).then(
-            jobj(("latency_budget", jobj(("actual_ms", jval(pl.col("latency_ms"))))))))],
+            jobj(("latency_budget", jobj(("actual_ms", jval(ts_ms(pl.col("latency_ms")).fill_null(0.0))))))))],
     ).alias("json"))
     return ImportResult(records=out, quarantine=q, read=records.height, imported=out.height, kind="aep")

@@ -17,6 +17,7 @@ import polars as pl
 from engine.importers.common import ImportResult, digest_json, jobj, jval
 from engine.importers.tabular import (
     aep_record,
+    clock,
     decision,
     decode_required,
     explode,
@@ -62,7 +63,7 @@ def import_tool_sandbox(records: pl.DataFrame, fmt: str = "rollout") -> ImportRe
         calls = calls.with_columns(jobj(
             ("action_id", jval(pl.format("call-{}", pl.col("idx")))), ("tool_name", jval(name)),
             ("state_changing", jval(pl.col("error").is_null())),
-            ("timestamp_ms", jval(pl.col("latency_ms").fill_null(0.0).cum_sum().over("row_nr"))),
+            ("timestamp_ms", jval(clock("latency_ms"))),
             ("precondition_digest", jval(pl.col("pd"))), ("result_digest", jval(pl.col("rd"))),
             ("error", jval(pl.col("error"))),
         ).alias("f"), pl.when(pl.col("error").is_not_null()).then(decision(
