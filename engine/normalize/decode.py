@@ -27,7 +27,7 @@ _SCALARS: dict[type, str] = {
 }
 
 
-def spec_from_dtype(dtype: pl.DataType, keep: Spec) -> Spec:
+def spec_from_dtype(dtype: Any, keep: Spec) -> Spec:
     """The part of a contract dtype named by `keep`, with `keep`'s JSON markers and extras added.
 
     `keep` is the shape this module needs; the contract's type wins for every field it declares,
@@ -46,7 +46,7 @@ def spec_from_dtype(dtype: pl.DataType, keep: Spec) -> Spec:
     return dtype
 
 
-def duckdb_structure(spec: Spec) -> Any:
+def duckdb_structure(spec: Any) -> Any:
     """The `json_transform` structure for a spec."""
     if isinstance(spec, dict):
         return {name: duckdb_structure(sub) for name, sub in spec.items()}

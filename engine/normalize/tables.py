@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import polars as pl
 
-S = pl.String
-INT = pl.Int64
-F = pl.Float64
-B = pl.Boolean
-LS = pl.List(pl.String)
+S = pl.String()
+INT = pl.Int64()
+F = pl.Float64()
+B = pl.Boolean()
+LS = pl.List(pl.String())
 
 KEY: dict[str, pl.DataType] = {"record_key": INT, "source": S, "line": INT}
 
