@@ -21,6 +21,7 @@ from engine.admission import OUTPUT_COLUMNS, admit_records, decode_evidence, sco
 from engine.io.records import QUARANTINE_SCHEMA, RECORD_SCHEMA, KindBatch, RecordBatch, iter_record_batches
 from engine.io.sources import SourceFile, expand_paths
 from engine.normalize import TABLE_SCHEMAS, normalize_records, normalize_typed_aep, record_key, table_kind
+from engine.normalize.tables import conform
 from engine.policy import AdmissionPolicy, load_policy
 from engine.store import DuckStore, LakeStore, open_store
 from engine.validate import verdicts_of_batch
@@ -184,7 +185,13 @@ def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy) -> di
         ]),
         "validation": validation,
     })
-    return {name: pl.concat(frames, how="vertical_relaxed") for name, frames in out.items()}
+    tables = {name: pl.concat(frames, how="vertical_relaxed") for name, frames in out.items()}
+    if "runs" in tables and "admission" in tables:
+        scores = tables["admission"].select(
+            "record_key", pl.col("score").alias("admission_score"), pl.col("category").alias("admission_category"))
+        runs = tables["runs"].drop("admission_score", "admission_category").join(scores, on="record_key", how="left")
+        tables["runs"] = conform(runs, "runs")
+    return tables
 
 
 class _Writer:

@@ -63,6 +63,9 @@ def test_run_summary(stores: dict[str, str], kind: str) -> None:
         ("r4", "m-b", 0, 0, 1.0, 1, 1, 1, 1.0),
     ]
     assert all(g[9] is not None for g in got)  # admission ran at ingest
+    mismatched = rows(stores[kind], "select count(*) from run_summary s join admission a using (record_key) "
+                                    "where s.admission_category <> a.category or s.admission_score <> a.score")
+    assert mismatched == [(0,)]
 
 
 @BOTH

@@ -1,5 +1,5 @@
 -- run_summary: one row per AEP record (a run) with its headline evidence figures.
--- Inputs: runs, admission.
+-- Inputs: runs (admission score and category are copied into runs at ingest, so this is a scan).
 -- Columns: record_key, source, line, run_id, schema_version, model_provider, model_id, created_at_ms,
 --   n_actions, n_state_changing, evidence_completeness (state-changing actions with a result or
 --   precondition digest / state-changing actions; 1.0 when there are none, as admission defines it),
@@ -24,7 +24,6 @@ SELECT
     r.n_verifiers_passed,
     CASE WHEN r.n_verifiers = 0 THEN NULL
          ELSE r.n_verifiers_passed / r.n_verifiers END AS verifier_pass_rate,
-    a.score AS admission_score,
-    a.category AS admission_category
+    r.admission_score,
+    r.admission_category
 FROM runs r
-LEFT JOIN admission a ON a.record_key = r.record_key
