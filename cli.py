@@ -83,8 +83,16 @@ def _validate(
     errors: Annotated[Path | None, typer.Option("--errors", help="Write the error table here (.jsonl or .parquet).")] = None,
     fail_under: Annotated[float, typer.Option(help="Exit 1 when valid/records is below this (0..1).")] = 1.0,
     top: Annotated[int, typer.Option(help="How many of the most frequent errors to show.")] = 10,
+    verify: Annotated[bool, typer.Option("--verify", help="Also check DSSE signatures and prev_record_hash chains.")] = False,
+    keys: Annotated[Path | None, typer.Option("--keys", help="Directory of <keyid>.pub verify keys (implies --verify).")] = None,
+    legacy: Annotated[bool, typer.Option("--legacy", help="Also verify the original inline `signature` block.")] = False,
 ) -> None:
-    """Validate records against the schema contract (structural and semantic layers)."""
+    """Validate records against the schema contract.
+
+    Layers: structural (the canonical JSON Schema, exact), semantic (derived invariants), and with
+    --verify / --keys authenticity (unsigned | dsse-valid | invalid) and chain (not-present | intact |
+    partial | orphaned | broken). Exit 0 when valid/records >= --fail-under, 1 below, 2 on unusable input.
+    """
     from engine.validate import ValidateOptions, validate_paths
     from engine.validate_render import render_validation_text
 
@@ -92,7 +100,8 @@ def _validate(
         from engine.errors import UsageError
 
         raise UsageError(f"--fail-under must be between 0 and 1, got {fail_under}")
-    options = ValidateOptions(kind=kind, errors_path=errors, top=top, progress=fmt is OutputFormat.text)
+    options = ValidateOptions(kind=kind, errors_path=errors, top=top, progress=fmt is OutputFormat.text,
+                              verify=verify or legacy, keys_dir=keys, legacy=legacy)
     report = validate_paths([str(p) for p in paths], options)
     if fmt is OutputFormat.json:
         emit_json(report.summary())
@@ -604,6 +613,70 @@ def _conformal(
 
 
 # <<commands: stats>>
+
+class ContaminationRule(StrEnum):
+    jaccard = "jaccard"
+    containment = "containment"
+    any = "any"
+
+
+@app.command("contamination")
+def contamination_cmd(
+    train: Annotated[list[Path], typer.Option("--train", help="Training records (files, dirs, globs; repeatable).")],
+    test: Annotated[list[Path], typer.Option("--test", help="Eval items (files, dirs, globs; repeatable).")],
+    text_field: Annotated[str | None, typer.Option(help="Text field (default: text, else final_answer, else last assistant message).")] = None,
+    id_field: Annotated[str | None, typer.Option(help="Id field (default: id, else source:line).")] = None,
+    threshold: Annotated[float, typer.Option(help="Token n-gram Jaccard flag threshold.")] = 0.2,
+    char_threshold: Annotated[float, typer.Option(help="Char n-gram (n=5..10) Jaccard flag threshold.")] = 0.7,
+    containment_threshold: Annotated[float, typer.Option(help="Flag when this share of an eval item's n-grams is in the text.")] = 0.5,
+    rule: Annotated[ContaminationRule, typer.Option(help="jaccard (the original), containment, or any (either).")] = ContaminationRule.any,
+    ngram: Annotated[int, typer.Option(help="Token n-gram size.")] = 8,
+    out: Annotated[Path | None, typer.Option("--out", help="Write flagged training records here (.jsonl or .parquet).")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Exact n-gram contamination between training texts and eval items (Jaccard, containment, 13-gram hits)."""
+    from engine.contamination.config import ContaminationConfig, Rule
+    from engine.contamination.run import run_contamination
+
+    cfg = ContaminationConfig(ngram=ngram, threshold=threshold, char_threshold=char_threshold,
+                              containment_threshold=containment_threshold, rule=Rule(rule.value))
+    show = fmt is OutputFormat.text
+    if show:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        with Progress("scoring", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=stderr_console(), transient=True) as bar:
+            task = bar.add_task("scoring", total=None)
+            report = run_contamination([str(p) for p in train], [str(p) for p in test], cfg, text_field=text_field,
+                                       id_field=id_field, out=out,
+                                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+    else:
+        report = run_contamination([str(p) for p in train], [str(p) for p in test], cfg, text_field=text_field,
+                                   id_field=id_field, out=out)
+    s = report.summary
+    if fmt is OutputFormat.json:
+        emit_json(s)
+        return
+    con = stdout_console()
+    con.print(f"training {s['n_training']:,}  eval {s['n_eval']:,}  flagged {s['n_flagged']:,} "
+              f"({s['flag_rate']:.4%}) rule={s['rule']}")
+    con.print(f"  by jaccard (token >= {s['threshold']}, char >= {s['char_threshold']}): {s['n_flagged_jaccard']:,}; "
+              f"by containment (>= {s['containment_threshold']}): {s['n_flagged_containment']:,}; "
+              f"any 13-gram hit: {s['n_any_13gram_hit']:,}")
+    if s["n_missing_text_training"] or s["n_missing_text_eval"]:
+        con.print(f"  records without a text field (scored as empty): training {s['n_missing_text_training']:,}, "
+                  f"eval {s['n_missing_text_eval']:,}")
+    if s["n_quarantined_training"] or s["n_quarantined_eval"]:
+        con.print(f"  quarantined lines (not JSON objects): training {s['n_quarantined_training']:,}, "
+                  f"eval {s['n_quarantined_eval']:,}")
+    top = report.result.flagged().sort("containment", "token_jaccard", descending=True).head(10)
+    for row in top.iter_rows(named=True):  # at most 10 rows, for display
+        cj = "-" if row["char_jaccard"] is None else f"{row['char_jaccard']:.4f}"
+        con.print(f"  {row['train_id']} ~ {row['best_eval_id']}: containment {row['containment']:.3f}, "
+                  f"token {row['token_jaccard']:.4f}, char {cj}, shared {row['shared_ngrams']}")
+    if out is not None:
+        con.print(f"flagged rows written to {out}")
+
 
 # <<commands: contamination>>
 

@@ -14,11 +14,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from engine.contamination.charsim import char_scores, pair_char_jaccard
-from engine.contamination.config import HIT_NGRAM, ContaminationConfig, Rule
-from engine.contamination.hashing import ngram_hashes
-from engine.contamination.index import EvalIndex, build_eval_index, prepare_batch, token_sets
-from engine.contamination.join import set_sizes
+from engine.contamination.charsim import anchor_scores, pair_scores, prefix_scores
+from engine.contamination.config import ContaminationConfig, Rule
+from engine.contamination.index import EvalIndex, build_eval_index, featurize
 from engine.contamination.rules import containment_flags, flags, jaccard_flags
 from engine.contamination.scores import any_hit, token_scores
 
@@ -50,37 +48,36 @@ def _series(col: TextColumn | None, name: str) -> pl.Series | None:
 
 
 def score_batch(texts: pl.Series, index: EvalIndex, cfg: ContaminationConfig) -> pl.DataFrame:
-    """Scores for one batch of training texts (row order kept; `train_index` is batch-local)."""
-    batch = prepare_batch(texts)
-    n = batch.n_rows
-    tok = token_sets(batch, cfg.ngram)
-    ts = token_scores(tok, set_sizes(tok, n), index)
-    hit_rows, hit_hashes = ngram_hashes(batch.token_counts, batch.token_values, HIT_NGRAM)
-    hits = any_hit(pl.DataFrame({"r": hit_rows, "g": hit_hashes}), index, n)
-
-    t_char = np.full(n, 0.0 if cfg.exact_char_scores else cfg.char_threshold)
-    cj, cb = char_scores(batch, index, t_char)
+    """Scores for one batch of training texts (input row order; `train_index` is batch-local)."""
+    f = featurize(texts)
+    n = f.n_rows
+    ts = token_scores(f, index)
+    hits = any_hit(f, index)
+    if cfg.exact_char_scores:
+        cj, cb = prefix_scores(f, index, np.zeros(n), np.arange(n))
+    else:
+        cj, cb = anchor_scores(f, index, cfg.char_threshold)
     jflag = jaccard_flags(ts.jaccard, cj, cfg)
     cflag = containment_flags(ts.containment, cfg)
     flagged = flags(jflag, cflag, cfg.rule)
 
     # Flagged rows must report their exact best char Jaccard even below char_threshold: the
-    # pair with the best token partner gives a lower bound, and a second prefix-filtered pass
-    # at that bound finds the maximum.
+    # pair with the best token partner gives a lower bound, and a prefix-filtered pass at that
+    # bound finds the maximum (t = 0 when there is no partner: every sharing pair is counted).
     need = np.flatnonzero(flagged & np.isnan(cj))
     if need.size:
         partner = ts.best_b[need]
         lb = np.zeros(need.size)
         has = partner >= 0
-        lb[has] = pair_char_jaccard(batch, index, need[has], partner[has])
+        lb[has] = pair_scores(f, index, need[has], partner[has])
         t2 = np.full(n, 2.0)
         t2[need] = lb
-        cj2, cb2 = char_scores(batch, index, t2, rows=need)
+        cj2, cb2 = prefix_scores(f, index, t2, need)
         cj[need], cb[need] = cj2[need], cb2[need]
 
     best_b = np.where(ts.best_b >= 0, ts.best_b, cb)
-    return pl.DataFrame({
-        "train_index": np.arange(n, dtype=np.int64),
+    out = pl.DataFrame({
+        "train_index": f.stream.order,
         "best_eval_index": best_b,
         "token_jaccard": ts.jaccard,
         "char_jaccard": pl.Series(cj).fill_nan(None),
@@ -91,6 +88,7 @@ def score_batch(texts: pl.Series, index: EvalIndex, cfg: ContaminationConfig) ->
         "flag_containment": cflag,
         "flagged": flagged,
     })
+    return out.sort("train_index")
 
 
 def detect_contamination(
@@ -107,7 +105,7 @@ def detect_contamination(
     train = _series(train_texts, "text")
     evals = _series(eval_texts, "text")
     assert train is not None and evals is not None
-    index = build_eval_index(evals, cfg.ngram)
+    index = build_eval_index(evals, cfg.ngram, cfg.char_threshold)
     parts = []
     for start in range(0, len(train), cfg.batch_size):
         chunk = train.slice(start, cfg.batch_size)

@@ -1,9 +1,9 @@
-"""Featurising a batch of texts and the eval-side index.
+"""Featurising a batch of texts, and the eval-side index.
 
-Both sides go through `prepare_batch` (normalise, tokenise, hash). The eval side (small: ~10^4
-items) keeps every distinct n-gram set in memory: token n-grams for the configured n, token
-13-grams (for `any_13gram_hit`), and char n-grams for n = 5..10, with their set sizes and the
-document frequency of each char n-gram (the global order of the prefix filter).
+Both sides go through `featurize` (prepare, tokenise, prefix sums). The eval side (~10^4 items)
+keeps in memory: distinct token n-grams (configured n) with set sizes, token 13-gram hashes, and
+for each char n in 5..10 the distinct n-gram sets, their sizes, document frequencies and the
+*anchors* of every item (see `charsim`).
 """
 
 from __future__ import annotations
@@ -14,36 +14,48 @@ import numpy as np
 import polars as pl
 
 from engine.contamination.config import CHAR_NS, HIT_NGRAM
-from engine.contamination.hashing import char_values, ngram_hashes, ngram_hashes_multi, utf8_codepoints
-from engine.contamination.join import dedupe, set_sizes
-from engine.contamination.normalize import prepare_texts
-from engine.contamination.tokens import token_hashes, tokenize
+from engine.contamination.hashing import ngram_hashes
+from engine.contamination.join import HashFilter, dedupe, prefix_length, set_sizes
+from engine.contamination.normalize import Stream, prepare_stream
+from engine.contamination.tokens import Tokens, char_prefix, tokenize
+
+ANCHOR_EXTRA = 0.05  # K_B = max(1, ceil(ANCHOR_EXTRA * |B|)) required anchor hits
 
 
 @dataclass(frozen=True)
-class PreparedBatch:
-    n_rows: int
-    prepared: pl.Series  # normalised, lower-cased text
-    token_counts: np.ndarray  # tokens per row
-    token_values: np.ndarray  # flat 64-bit token hashes, rows in order
-    char_lengths: np.ndarray  # code points per row
-    char_vals: np.ndarray  # flat 64-bit per-character values, rows in order
+class Features:
+    stream: Stream
+    cprefix: np.ndarray  # prefix sums over char values
+    tokens: Tokens
+
+    @property
+    def n_rows(self) -> int:
+        return self.stream.n_rows
 
 
-def prepare_batch(texts: pl.Series) -> PreparedBatch:
-    prepared, ascii_mask = prepare_texts(texts)
-    counts, tok_values = token_hashes(tokenize(prepared, ascii_mask))
-    lengths, cps = utf8_codepoints(prepared)
-    return PreparedBatch(len(prepared), prepared, counts, tok_values, lengths.astype(np.int64), char_values(cps))
+def featurize(texts: pl.Series) -> Features:
+    stream = prepare_stream(texts)
+    cprefix = char_prefix(stream)
+    return Features(stream, cprefix, tokenize(stream, cprefix))
 
 
-def token_sets(batch: PreparedBatch, n: int) -> pl.DataFrame:
-    rows, hashes = ngram_hashes(batch.token_counts, batch.token_values, n)
-    return dedupe(rows, hashes)
+def token_grams(f: Features, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return ngram_hashes(f.tokens.prefix, f.tokens.counts, n)
 
 
-def char_sets(batch: PreparedBatch, ns: tuple[int, ...] = CHAR_NS) -> dict[int, pl.DataFrame]:
-    return {n: dedupe(rows, hashes) for rows, hashes, n in ngram_hashes_multi(batch.char_lengths, batch.char_vals, ns)}
+def char_grams(f: Features, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return ngram_hashes(f.cprefix, f.stream.lengths, n)
+
+
+@dataclass(frozen=True)
+class CharLevel:
+    sets: pl.DataFrame  # (r, g) distinct
+    sizes: np.ndarray
+    sizes_sorted: np.ndarray  # nonzero sizes, sorted
+    doc_freq: pl.DataFrame  # (g, df)
+    anchors: pl.DataFrame  # (g, r): the first |B| - ceil(t|B|) + K_B n-grams of B by (df, g)
+    need: np.ndarray  # K_B per eval row
+    anchor_filter: HashFilter
 
 
 @dataclass(frozen=True)
@@ -52,23 +64,39 @@ class EvalIndex:
     ngram: int
     tok: pl.DataFrame  # (r, g) distinct token n-grams
     tok_sizes: np.ndarray
-    hit: pl.DataFrame  # (r, g) distinct token 13-grams
-    char: dict[int, pl.DataFrame]
-    char_sizes: dict[int, np.ndarray]
-    char_df: dict[int, pl.DataFrame]  # (g, df): number of eval items containing the n-gram
-    char_sizes_sorted: dict[int, np.ndarray]
+    tok_filter: HashFilter
+    hit_filter: HashFilter  # token 13-grams
+    char: dict[int, CharLevel]
 
 
-def build_eval_index(texts: pl.Series, ngram: int) -> EvalIndex:
-    batch = prepare_batch(texts)
-    n = batch.n_rows
-    tok = token_sets(batch, ngram)
-    hit = token_sets(batch, HIT_NGRAM)
-    char = char_sets(batch)
-    char_sizes = {k: set_sizes(v, n) for k, v in char.items()}
-    char_df = {k: v.group_by("g").agg(pl.len().cast(pl.Int64).alias("df")) for k, v in char.items()}
-    return EvalIndex(
-        n_eval=n, ngram=ngram, tok=tok, tok_sizes=set_sizes(tok, n), hit=hit, char=char,
-        char_sizes=char_sizes, char_df=char_df,
-        char_sizes_sorted={k: np.sort(v[v > 0]) for k, v in char_sizes.items()},
-    )
+def _anchors(sets: pl.DataFrame, sizes: np.ndarray, doc_freq: pl.DataFrame, t: float) -> tuple[pl.DataFrame, np.ndarray]:
+    extra = np.maximum(1, np.ceil(ANCHOR_EXTRA * sizes - 1e-9)).astype(np.int64)
+    missing = prefix_length(sizes, np.full(sizes.size, t)) - 1  # m_B: most n-grams A may lack
+    plen = np.minimum(missing + extra, sizes)
+    need = plen - missing  # >= 1 whenever |B| > 0 and t > 0
+    ordered = sets.join(doc_freq, on="g", how="left").sort("r", "df", "g")
+    r = ordered["r"].to_numpy()
+    first = np.searchsorted(r, r, side="left")
+    keep = np.arange(r.size) - first < plen[r]
+    return ordered.filter(pl.Series(keep)).select("g", "r"), need
+
+
+def build_eval_index(texts: pl.Series, ngram: int, char_threshold: float) -> EvalIndex:
+    f = featurize(texts)
+    n = f.n_rows
+    order = f.stream.order  # stream row -> input row: index rows are input rows
+
+    def frame(rows: np.ndarray, hashes: np.ndarray) -> pl.DataFrame:
+        return dedupe(order[rows], hashes)
+
+    tok = frame(*token_grams(f, ngram))
+    hit = token_grams(f, HIT_NGRAM)[1]
+    char = {}
+    for k in CHAR_NS:
+        sets = frame(*char_grams(f, k))
+        sizes = set_sizes(sets, n)
+        doc_freq = sets.group_by("g").agg(pl.len().cast(pl.Int64).alias("df"))
+        anchors, need = _anchors(sets, sizes, doc_freq, min(char_threshold, 1.0))
+        char[k] = CharLevel(sets, sizes, np.sort(sizes[sizes > 0]), doc_freq, anchors, need,
+                            HashFilter(anchors["g"].to_numpy()))
+    return EvalIndex(n, ngram, tok, set_sizes(tok, n), HashFilter(tok["g"].to_numpy()), HashFilter(hit), char)

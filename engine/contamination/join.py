@@ -84,3 +84,28 @@ def verify(pairs: pl.DataFrame, train: pl.DataFrame, evals: pl.DataFrame) -> pl.
     )
     return pairs.join(shared, on=["a", "b"], how="left").with_columns(pl.col("c").fill_null(0))
 
+
+
+class HashFilter:
+    """Exact membership of 64-bit hashes in a fixed set: a bitmap on the top bits rejects
+    almost every non-member with one cache-friendly lookup, a binary search confirms the rest."""
+
+    def __init__(self, members: np.ndarray) -> None:
+        self.sorted = np.unique(members)
+        bits = int(np.clip(np.ceil(np.log2(max(self.sorted.size, 1) * 16)), 10, 28))
+        self.shift = np.uint64(64 - bits)
+        bitmap = np.zeros(1 << bits, dtype=bool)
+        bitmap[(self.sorted >> self.shift).astype(np.int64)] = True
+        self.bitmap = np.packbits(bitmap, bitorder="little")
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        if self.sorted.size == 0 or hashes.size == 0:
+            return np.zeros(hashes.size, dtype=bool)
+        top = (hashes >> self.shift).astype(np.int64)
+        maybe = ((self.bitmap[top >> 3] >> (top & 7).astype(np.uint8)) & 1).astype(bool)
+        idx = np.flatnonzero(maybe)
+        cand = hashes[idx]
+        pos = np.searchsorted(self.sorted, cand).clip(max=self.sorted.size - 1)
+        out = np.zeros(hashes.size, dtype=bool)
+        out[idx[self.sorted[pos] == cand]] = True
+        return out
