@@ -17,6 +17,12 @@ META = ["source", "line", "rollout_id", "run_id", "task_hash", "admission_score"
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # everything here is local: never reach for the network
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+
+
 @pytest.fixture()
 def hf_dir(tmp_path: Path) -> Path:
     out = tmp_path / "hf"

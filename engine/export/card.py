@@ -89,8 +89,9 @@ def render_card(opts: ExportOptions, result: ExportResult, data_files: dict[str,
         out += ["No AEP evidence was given: `admission_score` is empty and no admission policy applied.", ""]
     if result.quality.get("issues"):
         out += ["## Quality warnings", ""]
-        out += [f"- {i['check']}: {i['value']} (threshold {i['threshold']})"
-                for i in result.quality["issues"]]  # type: ignore[union-attr]
+        issues = result.quality["issues"]
+        assert isinstance(issues, list)
+        out += [f"- {i['check']}: {i['value']} (threshold {i['threshold']})" for i in issues]
         out.append("")
     out += ["## Format notes", "",
             "Messages follow the chat format: `role`, `content`, `tool_calls` (`id`, `type`, `function` with",

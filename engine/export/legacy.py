@@ -30,7 +30,7 @@ def _provenance(extra: dict[str, pl.Expr] | None = None) -> pl.Expr:
               "task_id": pl.lit(None, dtype=pl.String), "n_gram_hash": pl.lit(None, dtype=pl.String),
               "task_hash": pl.col("task_hash")}
     fields.update(extra or {})
-    return pl.struct(**fields)
+    return pl.struct([e.alias(name) for name, e in fields.items()])
 
 
 def write_legacy(rows: dict[str, pl.DataFrame], out: Path) -> list[WrittenFile]:

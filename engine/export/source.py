@@ -40,7 +40,7 @@ class Inputs:
 
 
 def _sha256(data: np.ndarray | bytes) -> str:
-    return hashlib.sha256(data).hexdigest()  # releases the GIL on large buffers
+    return hashlib.sha256(memoryview(data)).hexdigest()  # type: ignore[arg-type]  # GIL released on big buffers
 
 
 def _expand(paths: Sequence[str]) -> list[str]:
@@ -126,7 +126,7 @@ def read_inputs(paths: Sequence[str], *, kind: str | None = None) -> Inputs:
             if got is None:
                 got = _shared_reader(f, kind)
                 if f not in futures:
-                    futures[f] = pool.submit(lambda p=f: _sha256(Path(p).read_bytes()))
+                    futures[f] = pool.submit(_sha256, Path(f).read_bytes())
             tables.append(got[0])
             quarantines.append(got[1])
         digests = {p: fut.result() for p, fut in futures.items()}

@@ -55,7 +55,7 @@ def build_rows_streaming(opts: ExportOptions, eligible: pl.DataFrame, *, calls_f
     collected: dict[str, list[pl.DataFrame]] = {cfg: [] for cfg in opts.configs}
     row_q: list[pl.DataFrame] = []
     used: list[pl.DataFrame] = []
-    counts = {"rows": {cfg: 0 for cfg in opts.configs}, "short": {"sft": 0, "dpo": 0}}
+    counts: dict[str, dict[str, int]] = {"rows": {cfg: 0 for cfg in opts.configs}, "short": {"sft": 0, "dpo": 0}}
     invalid = {"sft": gates.sft_invalid_reason(), "dpo": gates.dpo_invalid_reason(), "ppo": gates.ppo_invalid_reason()}
     try:
         parts = _partitions(eligible, tools)

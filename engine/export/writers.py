@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import polars as pl
 
@@ -119,7 +119,7 @@ class Sink:
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.final.with_name(f".{self.final.name}.tmp-{os.getpid()}")
         self.rows = 0
-        self._pq: object | None = None
+        self._pq: Any = None
         self._fh: IO[bytes] | None = None if fmt == "parquet" else self.tmp.open("wb")
         self._empty: pl.DataFrame | None = None
 
@@ -134,7 +134,7 @@ class Sink:
             table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
             if self._pq is None:
                 self._pq = pq.ParquetWriter(self.tmp, table.schema, compression="zstd", compression_level=3)
-            self._pq.write_table(table, row_group_size=rows_per_group(frame))  # type: ignore[attr-defined]
+            self._pq.write_table(table, row_group_size=rows_per_group(frame))
         else:
             assert self._fh is not None
             _write_jsonl(frame, self._fh, None)
@@ -145,7 +145,7 @@ class Sink:
             if self._pq is None:  # nothing written: an empty file with the right columns
                 (self._empty if self._empty is not None else pl.DataFrame()).write_parquet(self.tmp, compression="zstd")
             else:
-                self._pq.close()  # type: ignore[attr-defined]
+                self._pq.close()
         else:
             assert self._fh is not None
             self._fh.close()
@@ -159,7 +159,7 @@ class Sink:
             self._fh.close()
         if self._pq is not None:
             try:
-                self._pq.close()  # type: ignore[attr-defined]
+                self._pq.close()
             except Exception:  # the file is discarded anyway
                 pass
         if self.tmp.exists():
