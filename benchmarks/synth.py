@@ -377,6 +377,7 @@ def rollout_records(n: int, rng: random.Random) -> Iterator[dict[str, Any]]:
             status = pick(rng, ("pass", "fail", "unknown"), (0.45, 0.45, 0.1))
             calls = _tool_calls(rng, task, status == "pass")
             seq = _as_agent_events(calls, f"{session}-b{b}") if agent_events else _as_entries(calls)
+            build: dict[str, Any] | None
             if status == "pass":
                 build = {"status": "pass", "exit_code": 0, "stderr": ""}
                 total = round(rng.uniform(0.6, 1.0), 4)
@@ -447,12 +448,12 @@ def compliance_records(n: int, rng: random.Random) -> Iterator[dict[str, Any]]:
         if mode == "direct":
             model = rng.choice(COMPLIANCE_MODELS)
         picked = rng.sample(CONSTRAINTS, pick(rng, (0, 1, 2), (0.45, 0.4, 0.15)))
-        violations = [{"constraint_id": c, "level": lv, "category": cat, "hint": hint,
+        violations: list[dict[str, Any]] = [{"constraint_id": c, "level": lv, "category": cat, "hint": hint,
                        "detected_at": rng.choice(("pre_decode", "post_decode", "post_tool_call"))}
                       for c, lv, cat, hint in picked]
         if violations and rng.random() < 0.3:
             violations[0]["evidence_span"] = {"char_range": [0, rng.randrange(10, 200)]}
-        repairs = []
+        repairs: list[dict[str, Any]] = []
         remaining = [v["constraint_id"] for v in violations]
         if mode != "direct":
             for rnd in range(1, 4):

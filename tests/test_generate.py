@@ -26,7 +26,7 @@ def validators() -> dict[str, jsonschema.Draft202012Validator]:
     ids = ["constraint-violation", "repair-trace", *SCHEMA_IDS.values()]
     assert set(ids) <= set(wasmagent_protocol.schema_ids())
     resources = [Resource.from_contents(wasmagent_protocol.get_schema(i)) for i in ids]
-    registry: Registry = Registry().with_resources((r.id(), r) for r in resources)
+    registry: Registry = Registry().with_resources((r.id() or "", r) for r in resources)
     return {kind: jsonschema.Draft202012Validator(wasmagent_protocol.get_schema(sid), registry=registry)
             for kind, sid in SCHEMA_IDS.items()}
 
@@ -180,7 +180,7 @@ def test_mutate_breaks_records_often_and_leaves_input_alone(validators: dict[str
 def test_mutate_covers_the_adversarial_values() -> None:
     rng = random.Random(1)
     rec = next(generate.records("aep", 1, 1))
-    seen = set()
+    seen: set[str] = set()
     for _ in range(3000):
         text = json.dumps(generate.mutate(rec, rng))
         seen.update(tok for tok in ("NaN", "Infinity", "1e+308", "1000000000000000000000000000000", "x_extra")
