@@ -41,6 +41,9 @@ class ValidateOptions:
     top: int = 10
     progress: bool = False
     keep_examples: int = 50
+    verify: bool = False  # fill the authenticity and chain layers (engine.authenticity)
+    keys_dir: Path | None = None
+    legacy: bool = False
 
 
 @dataclass
@@ -54,7 +57,9 @@ class ValidationReport:
     by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
     by_layer: dict[str, dict[str, int]] = field(default_factory=lambda: {
         layer: {"valid": 0, "invalid": 0, "not_checked": 0} for layer in LAYERS})
+    verdict_counts: dict[str, Counter[str]] = field(default_factory=lambda: {layer: Counter() for layer in LAYERS})
     error_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    chain_invalid_rows: pl.DataFrame | None = None
     examples: list[dict[str, Any]] = field(default_factory=list)
     top: int = 10
     errors_path: str | None = None
@@ -77,6 +82,7 @@ class ValidationReport:
             "pass_rate": round(self.pass_rate(), 6),
             "by_kind": {k: self.by_kind[k] for k in sorted(self.by_kind)},
             "by_layer": self.by_layer,
+            "verdicts": {layer: dict(sorted(c.items())) for layer, c in self.verdict_counts.items()},
             "top_errors": self.top_errors(),
             "errors_file": self.errors_path,
         }
@@ -230,9 +236,7 @@ def _account(report: ValidationReport, verdicts: pl.DataFrame, errors: pl.DataFr
         report.invalid += verdicts.height - n_valid
         for layer in LAYERS:
             col = verdicts.get_column(layer)
-            report.by_layer[layer]["valid"] += int((col == "valid").sum() + col.is_in(["dsse-valid", "unsigned", "intact", "not-present"]).sum())
-            report.by_layer[layer]["invalid"] += int(col.is_in(["invalid", "broken", "orphaned"]).sum())
-            report.by_layer[layer]["not_checked"] += int((col == "not-checked").sum())
+            _count_layer(report, layer, col.filter(col != "pending"))  # pending chains: counted at the end
     report.records += len(batch.quarantine)
     if errors.height:
         general = errors.with_columns(pl.col("path").str.replace_all(r"\[\d+\]", "[*]"))
@@ -241,6 +245,56 @@ def _account(report: ValidationReport, verdicts: pl.DataFrame, errors: pl.DataFr
         room = report.top * 5 - len(report.examples)
         if room > 0:
             report.examples.extend(errors.head(room).to_dicts())
+
+
+INVALID_VERDICTS = {"invalid", "broken"}
+NOT_CHECKED = "not-checked"
+
+
+def _count_layer(report: ValidationReport, layer: str, col: pl.Series) -> None:
+    counts = col.value_counts()
+    for verdict, n in counts.iter_rows():
+        report.verdict_counts[layer][verdict] += n
+        slot = "invalid" if verdict in INVALID_VERDICTS else "not_checked" if verdict == NOT_CHECKED else "valid"
+        report.by_layer[layer][slot] += n
+
+
+def _verifier(options: ValidateOptions) -> Any:
+    if not (options.verify or options.keys_dir is not None):
+        return None
+    from engine.authenticity.keys import KeyRing
+    from engine.authenticity.layers import StreamingVerifier
+
+    ring = KeyRing.from_dir(options.keys_dir) if options.keys_dir is not None else KeyRing(use_env=True)
+    return StreamingVerifier(ring, legacy=options.legacy)
+
+
+def _authenticate(verifier: Any, batch: RecordBatch, verdicts: pl.DataFrame) -> pl.DataFrame:
+    """Authenticity per AEP record of the batch now; chain verdicts stay `pending` until the end."""
+    from engine.authenticity.layers import batch_frame
+
+    records = batch_frame(batch).filter(pl.col("kind") == "aep")
+    if records.height == 0:
+        return verdicts
+    auth = pl.concat([records.select("source", "line"), verifier.batch(records)], how="horizontal")
+    out = verdicts.join(auth, on=["source", "line"], how="left", maintain_order="left")
+    is_aep = pl.col("kind") == "aep"
+    return out.with_columns(
+        pl.when(is_aep).then(pl.col("authenticity_right")).otherwise(pl.col("authenticity")).alias("authenticity"),
+        pl.when(is_aep).then(pl.lit("pending")).otherwise(pl.col("chain")).alias("chain"),
+    ).with_columns(
+        (pl.col("valid") & ~pl.col("authenticity").is_in(list(INVALID_VERDICTS))).alias("valid"),
+    ).select(list(VERDICT_SCHEMA))
+
+
+def _finish_chain(report: ValidationReport, verifier: Any) -> None:
+    """Chain verdicts need every record of a run: count them, and invalidate broken chains."""
+    chain = verifier.finish()
+    if chain.height == 0:
+        return
+    _count_layer(report, "chain", chain.get_column("chain"))
+    broken = chain.filter(pl.col("chain").is_in(list(INVALID_VERDICTS)))
+    report.chain_invalid_rows = broken.select("source", "line")
 
 
 def validate_paths(paths: Sequence[str], options: ValidateOptions,
@@ -253,16 +307,32 @@ def validate_paths(paths: Sequence[str], options: ValidateOptions,
     report = ValidationReport(files=[s.path for s in sources], top=options.top)
     sink = ErrorSink(options.errors_path, ERROR_SCHEMA) if options.errors_path else None
     total = sum(s.size for s in sources)
+    verifier = _verifier(options)
+    valid_before_chain: list[pl.DataFrame] = []
     try:
         with ByteProgress(total, "validating", enabled=options.progress) as progress:
             for batch in iter_record_batches(paths, kind=options.kind):
                 verdicts, errors = verdicts_of_batch(batch)
+                if verifier is not None:
+                    verdicts = _authenticate(verifier, batch, verdicts)
+                    valid_before_chain.append(verdicts.filter(pl.col("valid")).select("source", "line"))
                 _account(report, verdicts, errors, batch)
                 if sink is not None and errors.height:
                     sink.write(errors)
                 if on_batch is not None:
                     on_batch(batch, verdicts)
                 progress.advance(batch.nbytes)
+        if verifier is not None:
+            _finish_chain(report, verifier)
+            if report.chain_invalid_rows is not None and valid_before_chain:
+                newly = report.chain_invalid_rows.join(pl.concat(valid_before_chain), on=["source", "line"], how="semi")
+                report.valid -= newly.height
+                report.invalid += newly.height
+                if newly.height:
+                    report.by_kind["aep"]["valid"] -= newly.height
+                    report.by_kind["aep"]["invalid"] += newly.height
+                if report.chain_invalid_rows.height:
+                    report.error_counts[("chain", "broken", "$.prev_record_hash")] += report.chain_invalid_rows.height
         if sink is not None:
             report.errors_path = sink.close()
             sink = None

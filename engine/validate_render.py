@@ -26,11 +26,12 @@ def render_validation_text(report: ValidationReport, console: Any) -> None:
             kinds.add_row(kind, str(c["records"]), str(c["valid"]), str(c["invalid"]))
         console.print(kinds)
     layers = Table(title="By layer", header_style="bold")
-    for col in ("layer", "valid", "invalid", "not checked"):
-        layers.add_column(col, justify="right" if col != "layer" else "left")
+    for col in ("layer", "valid", "invalid", "not checked", "verdicts"):
+        layers.add_column(col, justify="right" if col not in ("layer", "verdicts") else "left")
     for layer in LAYERS:
         c = s["by_layer"][layer]
-        layers.add_row(layer, str(c["valid"]), str(c["invalid"]), str(c["not_checked"]))
+        verdicts = ", ".join(f"{k} {v}" for k, v in s["verdicts"][layer].items())
+        layers.add_row(layer, str(c["valid"]), str(c["invalid"]), str(c["not_checked"]), verdicts)
     console.print(layers)
     if s["top_errors"]:
         errs = Table(title="Most frequent errors", header_style="bold")

@@ -132,3 +132,25 @@ def test_summary_accounts_for_every_line(tmp_path: Path) -> None:
     assert s["records"] == s["valid"] + s["invalid"] + s["quarantined"]
     assert s["skipped_lines"] == 2
     assert s["by_kind"] == {"aep": {"records": 2, "valid": 1, "invalid": 1}}
+
+
+def test_conformance_corpus_authenticity_and_chain_through_validate(tmp_path: Path) -> None:
+    """`engine validate --keys` fills the authenticity and chain layers with the manifest's verdicts."""
+    import wasmagent_protocol
+
+    root, targets = _conformance()
+    manifest = wasmagent_protocol.get_aep_conformance_manifest()
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    for key_id, rel in manifest["verifying_keys"]["by_keyid"].items():
+        (keys / f"{key_id}.pub").write_text((root / rel).read_text())
+    checked = 0
+    for entry in targets:
+        report = validate_paths([str(root / entry["path"])], ValidateOptions(kind="aep", verify=True, keys_dir=keys))
+        n = report.records
+        for layer in ("authenticity", "chain"):
+            expected = entry.get(layer, "not-checked")
+            if expected != "not-checked":
+                assert report.summary()["verdicts"][layer] == {expected: n}, (entry["path"], layer)
+                checked += 1
+    assert checked >= 20
