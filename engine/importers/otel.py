@@ -150,7 +150,7 @@ def _otel_obj() -> pl.Expr:
     )
 
 
-def _fragments(t: pl.DataFrame) -> pl.DataFrame:
+def _fragments(t: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
     t = t.with_columns(
         unique_ids(pl.col("span_id"), "trace_id").alias("action_id"),
         digest_json(t.get_column("result_c")).alias("result_digest"),
@@ -177,15 +177,32 @@ def _fragments(t: pl.DataFrame) -> pl.DataFrame:
         ("score", jval(pl.when(triggered).then(0.0).otherwise(1.0))),
     )
     ext = ext_or_null()
-    return t.with_columns(
-        pl.when(pl.col("is_tool")).then(action).alias("f_action"),
-        pl.when(pl.col("is_model")).then(call).alias("f_call"),
-        pl.when(pl.col("is_guard")).then(verifier).alias("f_verifier"),
-        pl.when(ext.is_not_null()).then(jval(pl.col("span_id")) + pl.lit(":") + ext).alias("f_ext"),
-    )
+    keys = ("trace_id", "start_ms", "order")
+    # each fragment is built only on the rows it describes (tools, model calls, guardrails, extras)
+    parts = {
+        "actions": t.filter(pl.col("is_tool")).select(*keys, action.alias("f")),
+        "calls": t.filter(pl.col("is_model")).select(*keys, call.alias("f")),
+        "verifiers": t.filter(pl.col("is_guard")).select(*keys, verifier.alias("f")),
+        "exts": t.filter(ext.is_not_null()).select(*keys, (jval(pl.col("span_id")) + pl.lit(":") + ext).alias("f")),
+    }
+    return t.select(*keys, "agent_name", "oi_agent_name", "prov", "model", "in_tok", "out_tok", "end_ms",
+                    "finish_reasons", "is_tool"), parts
 
 
-def _runs(t: pl.DataFrame) -> pl.DataFrame:
+def _arrays(parts: dict[str, pl.DataFrame]) -> list[pl.DataFrame]:
+    out = []
+    for name, part in parts.items():
+        ordered = part.sort("trace_id", pl.col("start_ms").fill_null(0.0), "order")
+        if name == "exts":
+            agg = pl.concat_str([pl.lit("{"), pl.col("f").str.join(","), pl.lit("}")])
+        else:
+            agg = jarray_agg("f")
+        out.append(ordered.group_by("trace_id", maintain_order=True).agg(agg.alias(name)))
+    return out
+
+
+def _runs(fragments: tuple[pl.DataFrame, dict[str, pl.DataFrame]]) -> pl.DataFrame:
+    t, parts = fragments
     ordered = t.sort("trace_id", pl.col("start_ms").fill_null(0.0), "order")
     agent = pl.coalesce("agent_name", "oi_agent_name")
     runs = ordered.group_by("trace_id", maintain_order=True).agg(
@@ -197,10 +214,10 @@ def _runs(t: pl.DataFrame) -> pl.DataFrame:
         (pl.col("in_tok").is_not_null() | pl.col("out_tok").is_not_null()).any().alias("has_usage"),
         pl.col("finish_reasons").drop_nulls().list.explode(keep_nulls=False, empty_as_null=False).alias("reasons"),
         pl.col("is_tool").sum().alias("n_tools"),
-        jarray_agg("f_action").alias("actions"), jarray_agg("f_call").alias("calls"),
-        jarray_agg("f_verifier").alias("verifiers"),
-        pl.concat_str([pl.lit("{"), pl.col("f_ext").drop_nulls().str.join(","), pl.lit("}")]).alias("exts"),
     ).sort("first")
+    for arrays in _arrays(parts):
+        runs = runs.join(arrays, on="trace_id", how="left", maintain_order="left")
+    runs = runs.with_columns(pl.col("actions", "calls", "verifiers").fill_null("[]"), pl.col("exts").fill_null("{}"))
     usage = jobj(("input_tokens", jval(pl.col("in_sum"))), ("output_tokens", jval(pl.col("out_sum"))))
     has_usage = pl.col("has_usage")
     record = jobj(

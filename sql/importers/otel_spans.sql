@@ -34,23 +34,41 @@ norm as (
         case
             when json_type(a0) = 'OBJECT' then a0::VARCHAR
             when json_type(a0) = 'ARRAY' then '{' || array_to_string(list_transform(
-                list_filter(coalesce(from_json(a0, '[{"key": "VARCHAR", "value": "JSON"}]'), []),
+                list_filter(coalesce(from_json(a0, '[{"key": "VARCHAR", "value": {"stringValue": "VARCHAR",
+                    "intValue": "VARCHAR", "doubleValue": "DOUBLE", "boolValue": "BOOLEAN",
+                    "arrayValue": {"values": [{"stringValue": "VARCHAR", "intValue": "VARCHAR",
+                                               "doubleValue": "DOUBLE", "boolValue": "BOOLEAN"}]}}}]'), []),
                             lambda kv: kv.key is not null),
+                -- typed once, re-encoded with to_json (no per-value JSON parse); OTLP int64s are strings
                 lambda kv: to_json(kv.key)::VARCHAR || ':' || coalesce(
-                    json_extract(kv.value, '$.stringValue')::VARCHAR,
-                    json_extract(kv.value, '$.intValue')::VARCHAR,
-                    json_extract(kv.value, '$.doubleValue')::VARCHAR,
-                    json_extract(kv.value, '$.boolValue')::VARCHAR,
-                    '[' || array_to_string(list_transform(
-                        coalesce(from_json(json_extract(kv.value, '$.arrayValue.values'), '["JSON"]'), []),
-                        lambda e: coalesce(json_extract(e, '$.stringValue')::VARCHAR,
-                                           json_extract(e, '$.intValue')::VARCHAR,
-                                           json_extract(e, '$.doubleValue')::VARCHAR,
-                                           json_extract(e, '$.boolValue')::VARCHAR, 'null')), ',') || ']'
-                        )), ',') || '}'
+                    to_json(kv.value.stringValue)::VARCHAR,
+                    to_json(try_cast(kv.value.intValue as HUGEINT))::VARCHAR,
+                    to_json(kv.value.doubleValue)::VARCHAR,
+                    to_json(kv.value.boolValue)::VARCHAR,
+                    to_json(list_transform(kv.value.arrayValue."values", lambda e: coalesce(
+                        to_json(e.stringValue), to_json(try_cast(e.intValue as HUGEINT)),
+                        to_json(e.doubleValue), to_json(e.boolValue))))::VARCHAR,
+                    'null')), ',') || '}'
             else '{}'
         end as attrs
     from flat
+),
+picked as (
+    -- one parse of the flat attributes for every wanted key (order matters: see the list)
+    select *, json_extract(attrs, [
+        '$."gen_ai.operation.name"', '$."gen_ai.provider.name"', '$."gen_ai.system"',
+        '$."gen_ai.request.model"', '$."gen_ai.response.model"', '$."gen_ai.request.max_tokens"',
+        '$."gen_ai.usage.input_tokens"', '$."gen_ai.usage.output_tokens"',
+        '$."gen_ai.tool.call.id"', '$."gen_ai.tool.name"', '$."gen_ai.tool.call.arguments"',
+        '$."gen_ai.tool.call.result"', '$."gen_ai.agent.name"', '$."openinference.span.kind"',
+        '$."tool.name"', '$."input.value"', '$."output.value"', '$."llm.model_name"',
+        '$."llm.token_count.prompt"', '$."llm.token_count.completion"', '$."llm.provider"',
+        '$."agent.name"', '$."state_changing"', '$."triggered"', '$."tool_name"', '$."model"',
+        '$."llm.model"', '$."gen_ai.response.id"', '$."gen_ai.tool.type"', '$."rpc.method"',
+        '$."gen_ai.tool.call.arguments"', '$."gen_ai.tool.call.result"', '$."input.value"', '$."output.value"',
+        '$."gen_ai.response.finish_reasons"'
+    ]) as vals
+    from norm
 )
 select
     row_nr,
@@ -70,23 +88,12 @@ select
     coalesce(json_extract_string(s.status, '$.code'), json_extract_string(s.status, '$.status_code')) as status_code,
     json_extract_string(s.status, '$.message') as status_message,
     attrs,
-    json_extract_string(attrs, [
-        '$."gen_ai.operation.name"', '$."gen_ai.provider.name"', '$."gen_ai.system"',
-        '$."gen_ai.request.model"', '$."gen_ai.response.model"', '$."gen_ai.request.max_tokens"',
-        '$."gen_ai.usage.input_tokens"', '$."gen_ai.usage.output_tokens"',
-        '$."gen_ai.tool.call.id"', '$."gen_ai.tool.name"', '$."gen_ai.tool.call.arguments"',
-        '$."gen_ai.tool.call.result"', '$."gen_ai.agent.name"', '$."openinference.span.kind"',
-        '$."tool.name"', '$."input.value"', '$."output.value"', '$."llm.model_name"',
-        '$."llm.token_count.prompt"', '$."llm.token_count.completion"', '$."llm.provider"',
-        '$."agent.name"', '$."state_changing"', '$."triggered"', '$."tool_name"', '$."model"',
-        '$."llm.model"', '$."gen_ai.response.id"', '$."gen_ai.tool.type"', '$."rpc.method"'
-    ]) as a,
-    json_extract(attrs, ['$."gen_ai.tool.call.arguments"', '$."gen_ai.tool.call.result"',
-                         '$."input.value"', '$."output.value"'])::VARCHAR[] as content,
-    case json_type(json_extract(attrs, '$."gen_ai.response.finish_reasons"'))
-        when 'ARRAY' then from_json(json_extract(attrs, '$."gen_ai.response.finish_reasons"'), '["VARCHAR"]')
-        when 'VARCHAR' then [json_extract_string(attrs, '$."gen_ai.response.finish_reasons"')]
+    list_transform(vals[1:30], lambda v: json_extract_string(v, '$')) as a,
+    vals[31:34]::VARCHAR[] as content,
+    case json_type(vals[35])
+        when 'ARRAY' then from_json(vals[35], '["VARCHAR"]')
+        when 'VARCHAR' then [json_extract_string(vals[35], '$')]
         else null
     end as finish_reasons,
     json_merge_patch(span, $known)::VARCHAR as ext
-from norm
+from picked
