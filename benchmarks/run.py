@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, str] = {
     "paired": "benchmarks.bench_paired",
     "admit": "benchmarks.bench_admit",
     "export": "benchmarks.bench_export",
+    "import": "benchmarks.bench_import",
 }
 
 
