@@ -318,11 +318,11 @@ def _sql(
 
     if list_:
         objects = list_objects(store)
+        grouped: dict[str, dict[str, Any]] = {}
+        for name, kind, column, data_type in objects:
+            entry = grouped.setdefault(name, {"type": kind, "columns": []})
+            entry["columns"].append({"name": column, "type": data_type})
         if fmt is SqlFormat.json:
-            grouped: dict[str, dict[str, Any]] = {}
-            for name, kind, column, data_type in objects.iter_rows():
-                entry = grouped.setdefault(name, {"type": kind, "columns": []})
-                entry["columns"].append({"name": column, "type": data_type})
             emit_json(grouped)
             return
         from rich.table import Table
@@ -330,9 +330,8 @@ def _sql(
         table = Table(title=f"tables and views of {store}")
         for col in ("name", "type", "columns"):
             table.add_column(col, overflow="fold")
-        for (name, kind), group in objects.group_by(["name", "type"], maintain_order=True):
-            cols = ", ".join(f"{c} {t}" for c, t in group.select("column", "data_type").iter_rows())
-            table.add_row(str(name), str(kind), cols)
+        for name, entry in grouped.items():
+            table.add_row(name, entry["type"], ", ".join(f"{c['name']} {c['type']}" for c in entry["columns"]))
         stdout_console().print(table)
         return
     if not query:
@@ -347,7 +346,7 @@ def _sql(
         return
     if fmt is SqlFormat.text:
         result = run_query(store, query, limit)
-        _render_sql_table(result.frame, result.truncated, limit)
+        _render_sql_table(result, limit)
         return
     import tempfile
 
@@ -357,20 +356,20 @@ def _sql(
         sys.stdout.write(path.read_text(encoding="utf-8"))
 
 
-def _render_sql_table(frame: Any, truncated: bool, limit: int) -> None:
+def _render_sql_table(result: Any, limit: int) -> None:
     from rich.table import Table
 
     table = Table()
-    for name, dtype in frame.schema.items():
+    for name, dtype in zip(result.columns, result.types, strict=True):
         table.add_column(f"{name}\n[dim]{dtype}[/dim]", overflow="fold")
-    for row in frame.rows():
+    for row in result.rows:
         table.add_row(*["NULL" if v is None else str(v) for v in row])
     console = stdout_console()
     console.print(table)
-    if truncated:
+    if result.truncated:
         console.print(f"[dim]first {limit} rows shown; more exist (raise --limit, or use --format csv --out FILE)[/dim]")
     else:
-        console.print(f"[dim]{frame.height} row(s)[/dim]")
+        console.print(f"[dim]{len(result.rows)} row(s)[/dim]")
 
 
 # <<commands: store>>
@@ -1109,6 +1108,232 @@ def import_cmd(
 
 
 # <<commands: importers>>
+
+# ----------------------------------------------------------------------------------------------
+# agent-training data products (engine/products)
+# ----------------------------------------------------------------------------------------------
+
+
+def _products_rollouts(paths: list[Path]) -> Any:
+    from engine.products.calls import load_rollouts
+
+    return load_rollouts([str(p) for p in paths])
+
+
+def _products_done(what: str, n: int, out: Path | None, rollouts: Any, fmt: OutputFormat) -> None:
+    summary = {"records": n, "out": str(out) if out else None, "branches": rollouts.branches.height,
+               "rejected": rollouts.rejected.height, "quarantined": rollouts.quarantine.height,
+               "tree_records_skipped": rollouts.n_tree_records}
+    if fmt is OutputFormat.json and out is not None:
+        emit_json(summary)
+    elif out is not None:
+        stderr_console().print(f"[ok] wrote {n} {what} to {out}", markup=False, emoji=False)
+    if rollouts.rejected.height:
+        stderr_console().print(f"[warn] {rollouts.rejected.height} record(s) are not usable rollout branches "
+                               "(skipped)", markup=False, emoji=False)
+
+
+RolloutPaths = Annotated[list[Path], typer.Argument(help="Rollout-wire files, directories or globs (either tool-call shape).")]
+ProductOut = Annotated[Path | None, typer.Option("--out", "-o", help="Output file (.jsonl, or .parquet where noted); default: JSON lines on stdout.")]
+
+
+@app.command("rl-export")
+def _rl_export(
+    paths: RolloutPaths,
+    reward: Annotated[str, typer.Option("--reward", help="Reward dimensions, comma-separated: build, visual, policy, cost.")] = "build,policy,cost",
+    out: ProductOut = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """RL transitions: one per tool call plus a terminal one carrying the reward (build/visual/policy/cost)."""
+    from engine.products.output import write_rows
+    from engine.products.rl import parse_dims, transitions
+
+    dims = parse_dims(reward)
+    rollouts = _products_rollouts(paths)
+    rows = transitions(rollouts, dims)
+    write_rows(rows, out)
+    _products_done("RL transitions", rows.height, out, rollouts, fmt)
+
+
+class AdpLayout(StrEnum):
+    steps = "steps"
+    trajectory = "trajectory"
+
+
+@app.command("adp-export")
+def _adp_export(
+    paths: RolloutPaths,
+    layout: Annotated[AdpLayout, typer.Option("--layout", help="steps: one ADP step per line (original layout); trajectory: one ADP Trajectory per episode.")] = AdpLayout.steps,
+    out: ProductOut = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Agent Data Protocol episodes (one per rollout branch) as steps or ADP Trajectory records."""
+    from engine.products.adp import export_adp
+    from engine.products.output import write_rows
+
+    rollouts = _products_rollouts(paths)
+    lines = export_adp(rollouts, layout.value)
+    import polars as pl
+
+    text = pl.DataFrame({"l": lines}).select(pl.col("l").str.join("\n")).item() if lines.len() else ""
+    if out is None:
+        sys.stdout.write(text + ("\n" if text else ""))
+        sys.stdout.flush()
+    else:
+        from engine.export.writers import write_bytes_atomic
+
+        write_bytes_atomic(out, (text + ("\n" if text else "")).encode("utf-8"))
+    _products_done(f"ADP {layout.value}", lines.len(), out, rollouts, fmt)
+    _ = write_rows  # same output conventions as the frame writers
+
+
+class ContextMode(StrEnum):
+    long_context_qa = "long_context_qa"
+    router_critic = "router_critic"
+
+
+@app.command("compile-context")
+def _compile_context(
+    paths: RolloutPaths,
+    mode: Annotated[ContextMode, typer.Option("--mode", help="long_context_qa (passing branches) or router_critic (one record per step).")] = ContextMode.long_context_qa,
+    min_tool_calls: Annotated[int, typer.Option("--min-tool-calls", min=0, help="Skip branches with fewer tool calls.")] = 1,
+    out: ProductOut = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Compile rollouts into long-context QA or router-critic training records."""
+    from engine.products.context import compile_context
+    from engine.products.output import write_rows
+
+    rollouts = _products_rollouts(paths)
+    rows = compile_context(rollouts, mode.value, min_tool_calls)
+    write_rows(rows, out)
+    _products_done(f"{mode.value} records", rows.height, out, rollouts, fmt)
+
+
+@app.command("router")
+def _router(
+    paths: Annotated[list[Path], typer.Argument(help="RouterRecord, AEP or TaskSpec files (mixed is fine).")],
+    evals: Annotated[list[Path] | None, typer.Option("--evals", help="EvalRecord files for TaskSpec inputs (repeatable).")] = None,
+    max_repair_rounds: Annotated[int, typer.Option(help="More repair rounds → need_large_model.")] = 3,
+    max_violations: Annotated[int, typer.Option(help="More violations → need_large_model.")] = 3,
+    min_tool_validity: Annotated[float, typer.Option(help="Lower tool validity (with calls) → need_repair.")] = 0.8,
+    max_latency_ms: Annotated[float, typer.Option(help="Higher latency → need_large_model.")] = 30000.0,
+    hard_constraint_limit: Annotated[int, typer.Option(help="More hard constraints → need_large_model.")] = 10,
+    features_out: Annotated[Path | None, typer.Option("--features-out", help="Write features + labels + predictions (.jsonl or .parquet).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the evaluation JSON (with predictions) here.")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Router features and labels, the rule classifier and its evaluation (confusion matrix, tp/fp/fn, accuracy)."""
+    from engine.products import router as r
+    from engine.products.output import write_rows
+
+    t = r.Thresholds(max_repair_rounds, max_violations, min_tool_validity, max_latency_ms, hard_constraint_limit)
+    predicted = r.classify(r.router_inputs([str(p) for p in paths], [str(p) for p in evals or []]), t)
+    summary = r.evaluate(predicted)
+    if features_out is not None:
+        write_rows(predicted, features_out)
+    if out is not None:
+        from engine.export.writers import write_bytes_atomic
+
+        full = {**summary, "predictions": r.predictions(predicted).to_dicts()}
+        write_bytes_atomic(out, (json.dumps(full, indent=2, ensure_ascii=False) + "\n").encode())
+    if fmt is OutputFormat.json:
+        emit_json(summary)
+        return
+    con = stdout_console()
+    con.print(f"router: n={summary['n']} correct={summary['n_correct']} accuracy={summary['accuracy']:.4f} "
+              f"(unlabelled {summary['n_unlabelled']})", markup=False)
+    labels = summary["confusion_matrix"]["labels"]
+    con.print("true \\ predicted: " + " | ".join(labels), markup=False)
+    for lab, row in zip(labels, summary["confusion_matrix"]["matrix"], strict=True):
+        con.print(f"  {lab}: {row}", markup=False)
+    for lab, c in summary["per_label"].items():
+        con.print(f"  {lab}: tp={c['tp']} fp={c['fp']} fn={c['fn']}", markup=False)
+
+
+@app.command("replay")
+def _replay(
+    paths: Annotated[list[Path], typer.Argument(help="AEP files (one run per record).")],
+    debug_action: Annotated[str | None, typer.Option("--debug-action", help="Debug mode on the first run: stop before this action id (or at the first mismatch).")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Debug mode on the first run, stopping at the first mismatch.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the JSON report here instead of stdout.")] = None,
+) -> None:
+    """Replay recorded AEP runs: determinism score per run, first-pair regression, or a debug stop."""
+    from engine.errors import InputError
+    from engine.io import load_records
+    from engine.products.replay import debug_run, score_runs
+
+    loaded = load_records([str(p) for p in paths])
+    if loaded.quarantine.height:
+        stderr_console().print(f"[warn] skipped {loaded.quarantine.height} malformed line(s)", markup=False)
+    raws = loaded.records.get_column("raw").to_list()
+    if not raws:
+        raise InputError("no records to replay", path=str(paths[0]))
+    records = [json.loads(r) for r in raws]  # a run replays sequentially; records are few and independent
+    report = debug_run(records[0], debug_action) if (debug or debug_action) else score_runs(records)
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    if out is None:
+        sys.stdout.write(text + "\n")
+    else:
+        from engine.export.writers import write_bytes_atomic
+
+        write_bytes_atomic(out, (text + "\n").encode())
+
+
+@app.command("stream-eval")
+def _stream_eval(
+    source: Annotated[str, typer.Argument(help="AEP JSON-lines file, or - for stdin (read as it arrives).")] = "-",
+    no_admission: Annotated[bool, typer.Option("--no-admission", help="Skip the admission score.")] = False,
+    max_hard_per_subject: Annotated[int, typer.Option(help="Hard violations a subject may have before every later record is flagged.")] = 3,
+    fail_under: Annotated[float, typer.Option("--fail-under", help="Exit 1 if passed/ingested is below this.")] = 0.0,
+    fail_under_sla: Annotated[float, typer.Option("--fail-under-sla", help="Exit 1 if the fraction within the 1000 ms SLA is below this.")] = 0.99,
+) -> None:
+    """Per-record compliance verdicts for a live stream: one JSON line per record, then a stream_stats line."""
+    from engine.errors import InputError
+    from engine.products.stream import StreamEvaluator, StreamOptions, record_lines
+
+    if source != "-" and not Path(source).is_file():
+        raise InputError("no such file", path=source)
+    ev = StreamEvaluator(StreamOptions(admission=not no_admission, max_hard_per_subject=max_hard_per_subject))
+    fh = sys.stdin if source == "-" else open(source, encoding="utf-8", errors="replace")  # noqa: SIM115
+    try:
+        for line in record_lines(fh):
+            sys.stdout.write(json.dumps(ev.judge(line), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+    finally:
+        if fh is not sys.stdin:
+            fh.close()
+    stats = ev.stats()
+    sys.stdout.write(json.dumps({"stream_stats": stats}) + "\n")
+    sys.stdout.flush()
+    n = stats["ingested"]
+    if (n and stats["passed"] / n < fail_under) or stats["within_sla"] < fail_under_sla:
+        raise typer.Exit(1)
+
+
+@app.command("lint-benchmark")
+def _lint_benchmark(
+    task_dir: Annotated[Path, typer.Argument(help="Benchmark task directory.")],
+    fail_under: Annotated[float, typer.Option("--fail-under", help="Exit 1 if the trust score is below this.")] = 0.6,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Exploit-surface lint of a benchmark task directory (gold answers, writable graders/tests, .env, .git)."""
+    from engine.products.linter import report
+
+    rep = report(task_dir)
+    if fmt is OutputFormat.json:
+        emit_json(rep)
+    else:
+        con = stdout_console()
+        tag = "TRUSTED" if rep["trusted"] else "UNTRUSTED"
+        con.print(f"[{tag}] {task_dir}  trust_score={rep['trust_score']:.2f}", markup=False)
+        for f in rep["findings"]:
+            con.print(f"  [{f['severity'].upper()}] {f['check_id']}: {f['description']}  ({f['path']})", markup=False)
+        if not rep["findings"]:
+            con.print("  No findings.", markup=False)
+    if rep["trust_score"] < fail_under:
+        raise typer.Exit(1)
+
 
 # <<commands: products>>
 

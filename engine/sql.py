@@ -8,16 +8,19 @@ other than SELECT / EXPLAIN is refused before it reaches DuckDB, with a message 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
-import polars as pl
 
 from engine.errors import InputError, QueryError
-from engine.store import ALL_SCHEMAS, create_views, store_kind
+from engine.views import create_views, store_kind, view_names
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
@@ -31,6 +34,10 @@ def _sql_string(text: str) -> str:
 
 
 def _open_lake(root: Path) -> duckdb.DuckDBPyConnection:
+    import polars as pl
+
+    from engine.store import ALL_SCHEMAS
+
     con = duckdb.connect()
     for table, schema in ALL_SCHEMAS.items():
         if any((root / table).glob("**/*.parquet")):
@@ -83,8 +90,16 @@ def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
 
 @dataclass
 class QueryResult:
-    frame: pl.DataFrame
-    truncated: bool  # more rows exist than `frame` holds
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool  # more rows exist than `rows` holds
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        import polars as pl
+
+        return pl.DataFrame(self.rows, schema=self.columns, orient="row")
 
 
 def run_query(store: str, query: str, limit: int | None = None) -> QueryResult:
@@ -95,33 +110,31 @@ def run_query(store: str, query: str, limit: int | None = None) -> QueryResult:
         try:
             rel = con.sql(query)
             if rel is None:
-                return QueryResult(pl.DataFrame(), False)
+                return QueryResult([], [], [], False)
+            columns, types = list(rel.columns), [str(t) for t in rel.types]
             if limit is not None:
-                frame = rel.limit(limit + 1).pl()
-                return QueryResult(frame.head(limit), frame.height > limit)
-            return QueryResult(rel.pl(), False)
+                rows = rel.limit(limit + 1).fetchall()
+                return QueryResult(columns, types, rows[:limit], len(rows) > limit)
+            return QueryResult(columns, types, rel.fetchall(), False)
         except duckdb.Error as exc:
             raise QueryError(_one_line(exc)) from exc
     finally:
         con.close()
 
 
-def list_objects(store: str) -> pl.DataFrame:
-    """Tables and views of the store: name, type (table | view), column, data_type, in order."""
+def list_objects(store: str) -> list[tuple[str, str, str, str]]:
+    """Tables and views of the store as (name, table | view, column, data_type), in order."""
     con = open_readonly(store)
     try:
-        cols = con.sql(
-            "SELECT c.table_name AS name, c.column_name AS column, c.data_type, c.ordinal_position "
-            "FROM information_schema.columns c WHERE c.table_schema = 'main' AND NOT starts_with(c.table_name, '_')"
-        ).pl()
+        cols = con.execute(
+            "SELECT table_name, column_name, data_type, ordinal_position FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND NOT starts_with(table_name, '_')"
+        ).fetchall()
     finally:
         con.close()
-    from engine.store import view_names
-
     views = set(view_names())
-    return cols.with_columns(
-        pl.when(pl.col("name").is_in(list(views))).then(pl.lit("view")).otherwise(pl.lit("table")).alias("type")
-    ).sort(["type", "name", "ordinal_position"]).select("name", "type", "column", "data_type")
+    listed = [(name, "view" if name in views else "table", col, dtype, pos) for name, col, dtype, pos in cols]
+    return [row[:4] for row in sorted(listed, key=lambda r: (r[1], r[0], r[4]))]
 
 
 ExportFormat = Literal["csv", "json", "parquet"]
@@ -140,16 +153,15 @@ def export_query(store: str, query: str, fmt: ExportFormat, out: str) -> int:
             rel = con.sql(query)
             if rel is None:
                 raise QueryError("the statement returns no rows to write")
-            table = rel.to_arrow_table()
             if fmt == "csv":
-                con.from_arrow(table).write_csv(str(tmp))
+                rel.write_csv(str(tmp))
             elif fmt == "parquet":
-                con.from_arrow(table).write_parquet(str(tmp), compression="zstd")
+                rel.write_parquet(str(tmp), compression="zstd")
             else:
-                frame = pl.from_arrow(table)
-                assert isinstance(frame, pl.DataFrame)
-                tmp.write_text(frame.write_json() + "\n", encoding="utf-8")
-            n = table.num_rows
+                names = list(rel.columns)
+                records = [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+                tmp.write_text(json.dumps(records, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+            n = int(rel.aggregate("count(*)").fetchall()[0][0])
         except duckdb.Error as exc:
             raise QueryError(_one_line(exc)) from exc
         os.replace(tmp, target)

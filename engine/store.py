@@ -14,17 +14,15 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import duckdb
 import polars as pl
 
 from engine.errors import InputError
 from engine.normalize import TABLE_SCHEMAS
-from engine.paths import SQL_DIR, load_sql
 from engine.policy import DIMENSIONS
-
-StoreKind = Literal["duckdb", "lake"]
+from engine.views import StoreKind, create_views, store_kind
 
 SOURCES_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(), "digest": pl.String(), "ingested_at": pl.String(), "ingest_date": pl.String(),
@@ -48,34 +46,6 @@ RESULT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 }
 
 ALL_SCHEMAS: dict[str, dict[str, pl.DataType]] = {**TABLE_SCHEMAS, **RESULT_SCHEMAS, "sources": SOURCES_SCHEMA}
-
-
-def store_kind(store: str) -> StoreKind:
-    """A path ending in a separator, or an existing directory, is a lake; anything else a DuckDB file."""
-    if store.endswith(("/", os.sep)) or os.path.isdir(store):
-        return "lake"
-    return "duckdb"
-
-
-def view_names() -> list[str]:
-    return sorted(p.stem for p in (SQL_DIR / "views").glob("*.sql"))
-
-
-def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Every view in sql/views/, created in dependency order (a view may read another)."""
-    pending = view_names()
-    while pending:
-        failed: list[str] = []
-        last_error: duckdb.Error | None = None
-        for name in pending:
-            try:
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS\n{load_sql('views/' + name)}")
-            except duckdb.CatalogException as exc:
-                failed.append(name)
-                last_error = exc
-        if len(failed) == len(pending):
-            raise InputError(f"cannot create views {failed}: {last_error}")
-        pending = failed
 
 
 class Store(Protocol):

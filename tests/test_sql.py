@@ -17,7 +17,8 @@ from engine.errors import QueryError
 from engine.ingest import ingest
 from engine.paths import SQL_DIR
 from engine.sql import export_query, list_objects, run_query
-from engine.store import DuckStore, view_names
+from engine.store import DuckStore
+from engine.views import view_names
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "store"
@@ -213,13 +214,14 @@ def test_limit_reports_truncation(stores: dict[str, str]) -> None:
 @BOTH
 def test_list_shows_tables_and_views_with_columns(stores: dict[str, str], kind: str) -> None:
     objects = list_objects(stores[kind])
-    kinds = dict(objects.select("name", "type").unique().iter_rows())
+    kinds = {name: kind for name, kind, _, _ in objects}
     for table in ("runs", "actions", "tool_calls", "quarantine", "validation", "admission", "sources"):
         assert kinds[table] == "table"
     for view in view_names():
         assert kinds[view] == "view"
-    run_cols = objects.filter(pl.col("name") == "runs")["column"].to_list()
+    run_cols = [column for name, _, column, _ in objects if name == "runs"]
     assert run_cols[:3] == ["record_key", "source", "line"]
+    assert not any(name.startswith("_") for name in kinds)
 
 
 def engine(*args: str) -> subprocess.CompletedProcess[str]:
