@@ -100,12 +100,17 @@ def test_cli_then_ingest_then_sql(tmp_path: Path) -> None:
 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+    import subprocess
+    import sys
 
-    from cli import main  # noqa: F401  (the exit-code mapping lives in main)
-
-    res = CliRunner().invoke(app, ["import", "nosuch", str(FIXTURES), "--out", str(tmp_path / "x.jsonl")])
-    assert res.exit_code != 0
+    engine = Path(sys.executable).with_name("engine")
+    for args in (["import", "nosuch", str(FIXTURES)], ["import", "otel", str(tmp_path / "missing.jsonl")],
+                 ["import", "bfcl", str(FIXTURES), "--format", "aep"]):
+        res = subprocess.run([str(engine), *args, "--out", str(tmp_path / "x.jsonl")], capture_output=True, text=True,
+                             timeout=120)
+        assert res.returncode == 2, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    assert not (tmp_path / "x.jsonl").exists()
 
 
 def test_empty_and_non_span_records_are_quarantined() -> None:

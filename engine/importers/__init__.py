@@ -89,7 +89,8 @@ def import_paths(source: str, paths: Sequence[str], out: Path, fmt: str | None =
     result = fn(loaded.records.select("source", "line", "raw"), chosen)
     reader_q = loaded.quarantine.select(
         "source", "line", pl.lit(None, dtype=pl.Int64).alias("item"), "reason", "excerpt")
-    quarantine = pl.concat([reader_q.cast(QUARANTINE_SCHEMA), result.quarantine.cast(QUARANTINE_SCHEMA)]).sort(
+    schema = pl.Schema(QUARANTINE_SCHEMA)
+    quarantine = pl.concat([reader_q.cast(schema), result.quarantine.cast(schema)]).sort(
         "source", "line", "item", nulls_last=False, maintain_order=True)
     write_lines(result.records.get_column("json"), out)
     qpath = quarantine_path(out)

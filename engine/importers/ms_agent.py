@@ -75,8 +75,8 @@ def import_ms_agent(records: pl.DataFrame, fmt: str = "aep") -> ImportResult:
     else:
         good = good.with_columns(pl.lit(None, dtype=pl.Float64).alias("created"), pl.lit(None, dtype=pl.Float64)
                                  .alias("ended"))
-    for frag, name in (("f_action", "actions"), ("f_deny", "denies"), ("f_human", "humans"), ("f_call", "calls")):
-        good = per_row(good, steps, frag, name)
+    for frag, column in (("f_action", "actions"), ("f_deny", "denies"), ("f_human", "humans"), ("f_call", "calls")):
+        good = per_row(good, steps, frag, column)
     status = pl.col("status").fill_null("completed").str.to_lowercase()
     completion = pl.when(status.is_in(["completed", "failed"])).then(
         verifier(pl.lit("ms-workflow-completion"), status == "completed"))
