@@ -870,7 +870,7 @@ def _auth_render_verify(result: Any, summary: dict[str, Any], show: int) -> None
         table = Table("source:line", "run_id", "authenticity", "chain", "reason", title=f"{failing.height} failing")
         for row in failing.head(show).iter_rows(named=True):
             reasons = [row["authenticity_reason"] or ("not signed" if row["authenticity"] == "unsigned" else None),
-                       row["chain_reason"] if row["chain"] != "intact" else None]
+                       row["chain_reason"] if row["chain"] not in ("intact", "not-present") else None]
             table.add_row(f"{row['source']}:{row['line']}", str(row["run_id"]), row["authenticity"], row["chain"],
                           "; ".join(r for r in reasons if r))
         con.print(table)
