@@ -102,3 +102,15 @@ def test_rollouts_export_sft_with_tool_calls(source: str, tmp_path: Path) -> Non
     exported = {row["rollout_id"] for row in rows}
     expected = [c["tool_name"] for rec in _read(out) if rec["rollout_id"] in exported for c in rec["tool_call_sequence"]]
     assert sorted(names) == sorted(expected) and names
+
+
+def test_unreadable_lines_are_quarantined_and_counted(tmp_path: Path) -> None:
+    src = tmp_path / "mixed.jsonl"
+    good = (FIXTURES / "tool_sandbox" / "results.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    src.write_text("\n".join([good, "{not json", "[1, 2]", "", "# comment", good]) + "\n", encoding="utf-8")
+    out = tmp_path / "ts.jsonl"
+    summary = import_paths("tool-sandbox", [str(src)], out, "rollout")
+    assert summary.records_read == 4 == summary.imported + summary.quarantined
+    assert summary.records_written == 2 and summary.quarantined == 2
+    lines = sorted(json.loads(x)["line"] for x in Path(summary.quarantine_file).read_text().splitlines())
+    assert lines == [2, 3]
