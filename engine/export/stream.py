@@ -9,6 +9,7 @@ its shards from the whole config, collects them instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -27,18 +28,24 @@ if TYPE_CHECKING:
 PARTITION_ROWS = 200_000
 
 
-def _partitions(eligible: pl.DataFrame, tools: pl.DataFrame) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+def _partitions(eligible: pl.DataFrame, tools: pl.DataFrame) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """Yield (branches, tool items) per partition; each is filtered when its turn comes, so only one
+    partition's copy is alive at a time."""
     if eligible.height <= PARTITION_ROWS:
-        return [(eligible, tools)]
+        yield eligible, tools
+        return
     part = eligible.select("rid", (pl.col("rid").min().over("rollout_id") // PARTITION_ROWS).alias("part"))
-    e_parts = eligible.with_columns(part.get_column("part")).partition_by("part", maintain_order=True,
-                                                                         include_key=False)
-    t = tools.join(part, on="rid", how="inner", maintain_order="left")
-    t_parts = dict(zip([int(k[0]) for k in t.partition_by("part", as_dict=True, maintain_order=True)],
-                       t.partition_by("part", maintain_order=True, include_key=False), strict=True))
-    keys = eligible.select(part.get_column("part")).unique(maintain_order=True).get_column("part").to_list()
-    empty = tools.head(0)
-    return [(e, t_parts.get(k, empty)) for e, k in zip(e_parts, keys, strict=True)]
+    keys = part.get_column("part").unique(maintain_order=True).to_list()
+    e_all = eligible.with_columns(part.get_column("part"))
+    t_all = tools.join(part, on="rid", how="inner", maintain_order="left")
+    for k in keys:
+        yield (e_all.filter(pl.col("part") == k).drop("part"), t_all.filter(pl.col("part") == k).drop("part"))
+
+
+def n_partitions(eligible: pl.DataFrame) -> int:
+    if eligible.height <= PARTITION_ROWS:
+        return 1
+    return int(eligible.select((pl.col("rid").min().over("rollout_id") // PARTITION_ROWS).n_unique()).item())
 
 
 def build_rows_streaming(opts: ExportOptions, eligible: pl.DataFrame, *, calls_from: pl.DataFrame, all_ok: bool,
@@ -58,9 +65,9 @@ def build_rows_streaming(opts: ExportOptions, eligible: pl.DataFrame, *, calls_f
     counts: dict[str, dict[str, int]] = {"rows": {cfg: 0 for cfg in opts.configs}, "short": {"sft": 0, "dpo": 0}}
     invalid = {"sft": gates.sft_invalid_reason(), "dpo": gates.dpo_invalid_reason(), "ppo": gates.ppo_invalid_reason()}
     try:
-        parts = _partitions(eligible, tools)
-        for i, (e, t) in enumerate(parts):
-            stage(f"rows: partition {i + 1} of {len(parts)}")
+        n_parts = n_partitions(eligible)
+        for i, (e, t) in enumerate(_partitions(eligible, tools)):
+            stage(f"rows: partition {i + 1} of {n_parts}")
             e = with_messages(e, normalize_tool_calls(t))
             for cfg in opts.configs:
                 if cfg == "sft":
