@@ -1,10 +1,13 @@
-"""`engine ingest`: read sources, normalise them and write them into an evidence store.
+"""`engine ingest`: read sources, validate, score and normalise them into an evidence store.
 
-Each source file is read, split into batches of records, normalised (engine.normalize) and
-written table by table as Arrow frames (`INSERT INTO ... SELECT`, never row inserts). A
-source whose content digest the store already holds is skipped; with `replace` its old rows
-go first, in the same transaction. Lines that are not JSON objects land in `quarantine`
-with their line number and reason.
+Each source file is streamed in the reader's bounded batches. Per batch: validation verdicts
+(engine.validate) go to `validation`, admission scores of every AEP record (engine.admission)
+to `admission`, and the records that pass validation are normalised (engine.normalize) into
+runs / actions / ... / tool_calls / compliance / eval_items. Lines that are not JSON objects
+and records that fail validation land in `quarantine` with their line number and reason, so
+records read = stored + quarantined. Frames are written table by table with `INSERT INTO ...
+SELECT` over Arrow (never row inserts). A source whose content digest the store already holds
+is skipped; with `replace` (or when a path's content changed) its old rows go first.
 """
 
 from __future__ import annotations
