@@ -1337,6 +1337,112 @@ def _lint_benchmark(
 
 # <<commands: products>>
 
+# ----------------------------------------------------------------------------------------------
+# report: audit (the one-command main job) and report (render a store) (engine/report; SPEC §11)
+# ----------------------------------------------------------------------------------------------
+
+
+def _report_render_summary(summary: dict[str, Any], outputs: dict[str, str], reasons: list[str] | None) -> None:
+    from rich.table import Table
+
+    console = stdout_console()
+    table = Table(title="audit summary", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("files", f"{summary['files']:,}")
+    table.add_row("records", f"{summary['records']:,}")
+    table.add_row("valid / invalid / quarantined lines",
+                  f"{summary['valid']:,} / {summary['invalid']:,} / {summary['quarantined_lines']:,}")
+    table.add_row("pass rate", f"{summary['pass_rate']:.2%}")
+    adm = summary.get("admission")
+    if adm:
+        table.add_row("AEP admitted / scored (rejected)", f"{adm['admitted']:,} / {adm['scored']:,} ({adm['rejected']:,})")
+    ver = summary.get("verifier_audit")
+    if ver:
+        table.add_row("verifiers (critical / high findings)", f"{ver['verifiers']:,} ({ver['critical']} / {ver['high']})")
+    trust = summary.get("trust")
+    if trust:
+        table.add_row("trust groups by grade", ", ".join(f"{g} {n:,}" for g, n in trust["grades"].items()))
+    cont = summary.get("contamination")
+    if cont:
+        table.add_row("contaminated training texts", f"{cont['n_flagged']:,} of {cont['n_training']:,}")
+    for claim in summary.get("claims") or []:
+        table.add_row(f"claim {Path(claim['log_a']).name} vs {Path(claim['log_b']).name}",
+                      f"{claim['verdict']} (b={claim['b']}, c={claim['c']}, p={claim['p_value']:.4g})")
+    console.print(table)
+    for name, path in outputs.items():
+        console.print(f"  [bold]{name:<9}[/bold] {path}")
+    for reason in reasons or []:
+        console.print(f"[red]fail:[/red] {reason}")
+
+
+@app.command("audit")
+def _audit(
+    paths: Annotated[list[Path], typer.Argument(help="Files, directories or globs of AEP / rollout / compliance / eval records.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for report.md, report.html, summary.json and the store (evidence.duckdb).")] = Path("audit"),
+    eval_items: Annotated[list[Path] | None, typer.Option("--eval-items", help="Eval items: score the inputs' training texts against them for contamination (repeatable).")] = None,
+    claim: Annotated[tuple[Path, Path] | None, typer.Option("--claim", help="Two eval logs A B: audit the claim \"A beats B\" (paired test, truncation).")] = None,
+    keys: Annotated[Path | None, typer.Option("--keys", help="Directory of <keyid>.pub verify keys for the authenticity layer.")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Run the authenticity and chain layers even when no record is signed or chained.")] = False,
+    policy: Annotated[str | None, typer.Option("--policy", help="Admission policy TOML or a shipped name: default, strict.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Record kind for every record (default: detect from schema_version).")] = None,
+    top: Annotated[int, typer.Option(help="Rows per report table (the rest are counted).")] = 20,
+    fail_under: Annotated[float | None, typer.Option("--fail-under", help="Exit 1 when valid/records is below this (0..1).")] = None,
+    fail_on: Annotated[list[str] | None, typer.Option("--fail-on", help="Exit 1 when any: reject (AEP scored reject), invalid, critical (verifier finding), contamination. Repeatable.")] = None,
+    title: Annotated[str, typer.Option(help="Report title.")] = "Evidence audit report",
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """The main job: ingest, validate, admit, audit verifiers, score trust and write the audit report.
+
+    Writes OUT/report.md, OUT/report.html (self-contained, charts inline), OUT/summary.json and the
+    evidence store OUT/evidence.duckdb (query it with `engine sql --store OUT/evidence.duckdb`).
+    With --eval-items adds contamination, with --claim A B a claim audit; signed or chained
+    records get the authenticity and chain layers. Exit 0 unless --fail-under or --fail-on is hit
+    (1), 2 on unusable input.
+    """
+    from engine.report.audit import AuditOptions, run_audit
+
+    options = AuditOptions(
+        out_dir=out, eval_items=tuple(str(p) for p in eval_items or ()),
+        claims=((str(claim[0]), str(claim[1])),) if claim else (), keys_dir=keys, verify=verify, policy=policy,
+        kind=kind, top=top, fail_under=fail_under, fail_on=tuple(fail_on or ()), progress=fmt is OutputFormat.text,
+        title=title)
+    result = run_audit([str(p) for p in paths], options)
+    if fmt is OutputFormat.json:
+        emit_json(result.summary)
+    else:
+        _report_render_summary(result.summary, result.outputs, result.reasons)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+@app.command("report")
+def _report(
+    store: Annotated[str, typer.Option("--store", "-s", help="DuckDB store file, or a lake directory ending in /.")] = "evidence.duckdb",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Directory for report.md, report.html, summary.json (default: beside the store).")] = None,
+    top: Annotated[int, typer.Option(help="Rows per report table (the rest are counted).")] = 20,
+    title: Annotated[str, typer.Option(help="Report title.")] = "Evidence audit report",
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Render the audit report (Markdown, self-contained HTML, summary.json) from an existing store.
+
+    Sections appear when their data exists: a store from `engine ingest` gets overview,
+    validation, admission, coverage, tools and provenance; one from `engine audit` also verifier
+    audit, trust scores and, when they ran, contamination, claims, authenticity and chain.
+    """
+    from engine.errors import UsageError
+    from engine.report.render import render_store
+
+    if top < 1:
+        raise UsageError(f"--top must be at least 1, got {top}")
+    target = out if out is not None else Path(store.rstrip("/")).resolve().parent
+    outputs, summary = render_store(store, target, top=top, title=title)
+    if fmt is OutputFormat.json:
+        emit_json({**summary, "outputs": outputs})
+    else:
+        _report_render_summary(summary, outputs, None)
+
+
 # <<commands: report>>
 
 

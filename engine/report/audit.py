@@ -1,0 +1,293 @@
+"""`engine audit`: the one-command main job.
+
+Stages: ingest every input into a fresh DuckDB store (structural + semantic validation and the
+admission score happen per batch inside ingest), then in one more streamed pass over the AEP
+evidence the verifier audit and the trust scores, the authenticity and chain layers when the
+records are signed or chained (or keys are given), contamination against `--eval-items`, claim
+audits for each `--claim A B`, and finally the report rendered from SQL over the store. Every
+stage's results are tables of the store (`audit_*`), so `engine sql` can answer the same
+questions the report does and `engine report --store` can render it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import polars as pl
+
+from engine.errors import UsageError
+
+FailOn = Literal["reject", "invalid", "critical", "contamination"]
+FAIL_ON: tuple[str, ...] = ("reject", "invalid", "critical", "contamination")
+STORE_NAME = "evidence.duckdb"
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    out_dir: Path
+    eval_items: tuple[str, ...] = ()
+    claims: tuple[tuple[str, str], ...] = ()
+    keys_dir: Path | None = None
+    verify: bool = False  # force the authenticity / chain pass even on unsigned records
+    policy: str | None = None
+    kind: str | None = None
+    top: int = 20
+    fail_under: float | None = None
+    fail_on: tuple[str, ...] = ()
+    progress: bool = False
+    title: str = "Evidence audit report"
+
+
+@dataclass
+class AuditResult:
+    store: Path
+    outputs: dict[str, str]
+    summary: dict[str, Any]
+    stages: list[tuple[str, float]] = field(default_factory=list)
+    exit_code: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+StageFn = Callable[[str], Any]
+
+
+class _Stages:
+    """A rich progress display with one line per stage (silent when disabled or not a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        import sys
+
+        self.enabled = enabled and sys.stderr.isatty()
+        self.timings: list[tuple[str, float]] = []
+        self._progress: Any = None
+
+    def __enter__(self) -> _Stages:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(),
+                                      TimeElapsedColumn(), console=Console(stderr=True))
+            self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(None, None, None)
+
+    @contextmanager
+    def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        import time
+
+        task = self._progress.add_task(name, total=total) if self._progress is not None else None
+        start = time.perf_counter()
+
+        def advance(n: int) -> None:
+            if task is not None:
+                self._progress.advance(task, n)
+
+        yield advance
+        self.timings.append((name, time.perf_counter() - start))
+        if task is not None:
+            self._progress.update(task, total=total or 1, completed=total or 1)
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    con.register("_frame", frame.to_arrow())
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame")
+    con.unregister("_frame")
+
+
+VERIFIER_SCHEMA = {"verifier_id": pl.String, "total_results": pl.Int64, "pass_rate": pl.Float64,
+                   "strength_score": pl.Float64, "critical_count": pl.Int64, "high_count": pl.Int64,
+                   "findings": pl.Int64}
+FINDING_SCHEMA = {"verifier_id": pl.String, "severity": pl.String, "check_id": pl.String,
+                  "description": pl.String, "evidence": pl.String}
+
+
+def verifier_and_trust_tables(paths: Sequence[str], kind: str | None) -> dict[str, pl.DataFrame]:
+    """Verifier audit and trust scores over one streamed pass of the AEP evidence."""
+    from engine.admission_run import iter_evidence
+    from engine.trust import TrustOptions, groups_from_features, record_features
+    from engine.verifier_audit import audit_rows, verifier_rows
+
+    flat: list[pl.DataFrame] = []
+    features: list[pl.DataFrame] = []
+    for seq, frame in iter_evidence(paths, kind=kind):
+        flat.append(verifier_rows(frame))
+        ordered = frame.sort("line")
+        features.append(record_features(ordered).with_columns(pl.lit(seq).alias("_seq"), ordered["line"]))
+    audits = audit_rows(pl.concat(flat)) if flat else []
+    verifiers = pl.DataFrame(
+        [(a.verifier_id, a.total_results, a.pass_rate, a.strength_score, a.critical_count, a.high_count,
+          len(a.findings)) for a in audits], schema=VERIFIER_SCHEMA, orient="row")
+    findings = pl.DataFrame(
+        [(a.verifier_id, f.severity, f.check_id, f.description, f.evidence) for a in audits for f in a.findings],
+        schema=FINDING_SCHEMA, orient="row")
+    tables = {"audit_verifiers": verifiers, "audit_verifier_findings": findings}
+    if features:
+        groups = groups_from_features(pl.concat(features).sort("_seq", "line"), TrustOptions())
+        tables["audit_trust"] = groups.with_columns(pl.col("records", "invalid_records").cast(pl.Int64))
+    return tables
+
+
+def _needs_authenticity(con: duckdb.DuckDBPyConnection, options: AuditOptions) -> bool:
+    if options.verify or options.keys_dir is not None:
+        return True
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE has_dsse_envelope OR has_signature OR coalesce(prev_record_hash, '') <> '') "
+        "FROM runs").fetchall()
+    return bool(row and row[0][0])
+
+
+def authenticity_table(paths: Sequence[str], options: AuditOptions) -> pl.DataFrame:
+    """Authenticity and chain verdict counts from `engine validate --verify` over the inputs."""
+    from engine.validate import ValidateOptions, validate_paths
+
+    report = validate_paths(list(paths), ValidateOptions(kind=options.kind, verify=True, keys_dir=options.keys_dir))
+    rows = [(layer, verdict, n) for layer in ("authenticity", "chain")
+            for verdict, n in sorted(report.verdict_counts[layer].items())]
+    return pl.DataFrame(rows, schema={"layer": pl.String, "verdict": pl.String, "records": pl.Int64}, orient="row")
+
+
+def contamination_tables(paths: Sequence[str], eval_items: Sequence[str]) -> dict[str, pl.DataFrame]:
+    from engine.contamination.config import ContaminationConfig
+    from engine.contamination.run import OUTPUT_COLUMNS, run_contamination
+
+    cfg = ContaminationConfig()
+    run = run_contamination(list(paths), list(eval_items), cfg)
+    s = run.summary
+    keys = ("n_training", "n_eval", "n_flagged", "flag_rate", "n_flagged_jaccard", "n_flagged_containment",
+            "n_any_13gram_hit", "rule", "threshold", "char_threshold", "containment_threshold")
+    summary = pl.DataFrame([{k: (str(s[k]) if k == "rule" else s.get(k)) for k in keys}])
+    flagged = run.result.flagged().sort("train_index").select(OUTPUT_COLUMNS)
+    return {"audit_contamination_summary": summary, "audit_contamination": flagged}
+
+
+CLAIM_SCHEMA = {
+    "log_a": pl.String, "log_b": pl.String, "verdict": pl.String, "n": pl.Int64, "b": pl.Int64, "c": pl.Int64,
+    "p_value": pl.Float64, "acc_a": pl.Float64, "acc_b": pl.Float64, "delta": pl.Float64,
+    "truncated_a": pl.Int64, "truncated_b": pl.Int64, "trunc_b": pl.Int64, "trunc_c": pl.Int64,
+    "trunc_p": pl.Float64, "untrunc_n": pl.Int64, "untrunc_b": pl.Int64, "untrunc_c": pl.Int64,
+    "untrunc_p": pl.Float64, "findings": pl.String,
+}
+
+
+def claim_table(claims: Sequence[tuple[str, str]]) -> pl.DataFrame:
+    from engine.stats.claim import audit_claim
+    from engine.stats.evallog import read_nonempty_log
+
+    rows = []
+    for a, b in claims:
+        r = audit_claim(read_nonempty_log(a), read_nonempty_log(b))
+        n, u = r.naive, r.untruncated
+        rows.append((a, b, r.verdict, n.n, n.b, n.c, n.p_value, n.acc_a, n.acc_b, n.delta,
+                     int(r.trunc_flags_a.sum()), int(r.trunc_flags_b.sum()), r.trunc_b_count, r.trunc_c_count,
+                     r.trunc_p, u.n, u.b, u.c, u.p_value, "; ".join(f.code for f in r.findings)))
+    return pl.DataFrame(rows, schema=CLAIM_SCHEMA, orient="row")
+
+
+def meta_table(paths: Sequence[str], options: AuditOptions) -> pl.DataFrame:
+    from engine import __version__
+
+    items = {
+        "engine_version": __version__,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs": json.dumps(list(paths)),
+        "policy": options.policy or "default",
+        "kind": options.kind or "detected",
+        "eval_items": json.dumps(list(options.eval_items)),
+        "claims": json.dumps([list(c) for c in options.claims]),
+        "keys_dir": str(options.keys_dir) if options.keys_dir else "",
+        "fail_under": "" if options.fail_under is None else str(options.fail_under),
+        "fail_on": ",".join(options.fail_on),
+    }
+    return pl.DataFrame({"key": list(items), "value": list(items.values())})
+
+
+def check_options(options: AuditOptions) -> None:
+    if options.fail_under is not None and not 0.0 <= options.fail_under <= 1.0:
+        raise UsageError(f"--fail-under must be between 0 and 1, got {options.fail_under}")
+    bad = [c for c in options.fail_on if c not in FAIL_ON]
+    if bad:
+        raise UsageError(f"--fail-on takes {', '.join(FAIL_ON)}; got {', '.join(bad)}")
+    if options.top < 1:
+        raise UsageError(f"--top must be at least 1, got {options.top}")
+
+
+def exit_reasons(summary: dict[str, Any], options: AuditOptions) -> list[str]:
+    reasons = []
+    if options.fail_under is not None and summary["pass_rate"] < options.fail_under:
+        reasons.append(f"pass rate {summary['pass_rate']:.4f} is below --fail-under {options.fail_under}")
+    checks = {
+        "reject": ((summary.get("admission") or {}).get("rejected", 0), "AEP record(s) scored reject"),
+        "invalid": (summary["invalid"] + summary["quarantined_lines"], "invalid or quarantined record(s)"),
+        "critical": ((summary.get("verifier_audit") or {}).get("critical", 0), "critical verifier finding(s)"),
+        "contamination": ((summary.get("contamination") or {}).get("n_flagged", 0), "contaminated training text(s)"),
+    }
+    for cond in options.fail_on:
+        n, what = checks[cond]
+        if n:
+            reasons.append(f"--fail-on {cond}: {n:,} {what}")
+    return reasons
+
+
+def run_audit(paths: Sequence[str], options: AuditOptions) -> AuditResult:
+    from engine.contract.schemas import check_kind
+    from engine.ingest import IngestOptions, ingest
+    from engine.io.sources import expand_paths
+    from engine.report.render import render_store, write_summary
+
+    check_options(options)
+    if options.kind is not None:
+        check_kind(options.kind)
+    plist = [str(p) for p in paths]
+    total = sum(s.size for s in expand_paths(plist))  # missing inputs fail here, before any output
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    store = options.out_dir / STORE_NAME
+    tmp = options.out_dir / f".{STORE_NAME}.tmp-{os.getpid()}"
+    for leftover in (tmp, Path(f"{tmp}.wal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        with _Stages(options.progress) as stages:
+            with stages.stage("ingest + validate + admit", total) as advance:
+                ingest(plist, str(tmp), IngestOptions(kind=options.kind, policy=options.policy), advance)
+            con = duckdb.connect(str(tmp))
+            try:
+                with stages.stage("verifier audit + trust"):
+                    for name, frame in verifier_and_trust_tables(plist, options.kind).items():
+                        _write_table(con, name, frame)
+                if _needs_authenticity(con, options):
+                    with stages.stage("authenticity + chain"):
+                        _write_table(con, "audit_layers", authenticity_table(plist, options))
+                if options.eval_items:
+                    with stages.stage("contamination"):
+                        for name, frame in contamination_tables(plist, options.eval_items).items():
+                            _write_table(con, name, frame)
+                if options.claims:
+                    with stages.stage("claim audits"):
+                        _write_table(con, "audit_claims", claim_table(options.claims))
+                _write_table(con, "audit_meta", meta_table(plist, options))
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            os.replace(tmp, store)
+            with stages.stage("report"):
+                outputs, summary = render_store(str(store), options.out_dir, top=options.top, title=options.title)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}.wal")):
+            leftover.unlink(missing_ok=True)
+    reasons = exit_reasons(summary, options)
+    outputs = {**outputs, "store": str(store)}
+    summary = {**summary, "outputs": outputs, "stages": {name: round(s, 3) for name, s in stages.timings},
+               "exit": {"code": 1 if reasons else 0, "reasons": reasons}}
+    write_summary(Path(outputs["summary"]), summary)
+    return AuditResult(store, outputs, summary, stages.timings, 1 if reasons else 0, reasons)
