@@ -249,3 +249,18 @@ def test_text_level_mutations_keep_the_fast_layout_and_are_invalid(signed):
             assert verdict == "dsse-valid"
         else:
             assert verdict == "invalid", label
+
+
+def test_concatenated_statement_is_the_canonical_statement():
+    from engine.authenticity.canonical import canonical_bytes
+    from engine.authenticity.dsse import PREDICATE_TYPE, STATEMENT_TYPE
+    from engine.authenticity.fastpath import statement_bytes
+
+    for body in ({"run_id": "r", "created_at_ms": 1}, {"run_id": 'ü "q" \\ \u2028', "x": [1.5, None, {"é": 1e-7}]},
+                 next(generate_records("aep", 1, 3))):
+        data = canonical_bytes(body)
+        stmt, digest = statement_bytes(data, body["run_id"])
+        expected = canonical_bytes({"_type": STATEMENT_TYPE, "predicate": body, "predicateType": PREDICATE_TYPE,
+                                    "subject": [{"name": "urn:wasmagent:run:" + body["run_id"],
+                                                 "digest": {"sha256": digest}}]})
+        assert stmt == expected

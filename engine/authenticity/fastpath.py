@@ -41,6 +41,26 @@ def signed_line(body_bytes: bytes, envelope: dict[str, Any]) -> bytes:
     return body_bytes[:-1] + MARKER + orjson.dumps(envelope) + b"}"
 
 
+def statement_bytes(body_bytes: bytes, run_id: str) -> tuple[bytes, str]:
+    """(canonical Statement, body digest) for a canonical body, by concatenation.
+
+    Equal to canonical_bytes() of the Statement dict (tests check it), without serialising the
+    body a second time.
+    """
+    digest = hashlib.sha256(body_bytes).hexdigest()
+    name = orjson.dumps(SUBJECT_PREFIX + run_id)
+    return b"".join((_HEAD, body_bytes, _MID, digest.encode(), b'"},"name":', name, b"}]}")), digest
+
+
+def sign_canonical(body_bytes: bytes, run_id: str, private_key: Any, key_id: str) -> bytes:
+    """The signed JSONL line (no newline) for a canonical body: what `engine sign` writes."""
+    stmt, _ = statement_bytes(body_bytes, run_id)
+    sig = private_key.sign(b"%s%d %s" % (_PAE_HEAD, len(stmt), stmt))
+    env = {"payloadType": PAYLOAD_TYPE, "payload": binascii.b2a_base64(stmt, newline=False).decode("ascii"),
+           "signatures": [{"keyid": key_id, "sig": binascii.b2a_base64(sig, newline=False).decode("ascii")}]}
+    return signed_line(body_bytes, env)
+
+
 def fast_verify(raw: bytes | str, keys: KeyRing, verifiers: Verifiers) -> str | None:
     """SHA-256 (hex) of the record body when the record verifies on this path, else None."""
     if isinstance(raw, str):

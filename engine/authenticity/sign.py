@@ -10,15 +10,15 @@ never leaves it in any other form.
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.authenticity.canonical import loads, record_body, record_hash
-from engine.authenticity.dsse import make_envelope_bytes
-from engine.authenticity.fastpath import signed_line
+from engine.authenticity.canonical import canonical_bytes, loads, record_body, record_hash
+from engine.authenticity.fastpath import sign_canonical
 from engine.authenticity.keys import load_private_key
 from engine.authenticity.pool import WorkerPool
 
@@ -45,29 +45,46 @@ def link_bodies(bodies: list[dict[str, Any]], last: dict[Any, str] | None = None
     return out
 
 
+def canonical_items(bodies: list[dict[str, Any]], *, chain: bool, last: dict[Any, str]) -> list[tuple[bytes, str]]:
+    """(canonical body bytes, run_id) per body, linked per run when `chain` (one serialisation each).
+
+    Bytes, not dicts, go to the workers: pickling a nested dict costs more than signing prep.
+    """
+    items = []
+    for body in bodies:
+        run = body["run_id"]
+        if chain:
+            body = {**body, "prev_record_hash": last.get(run)}
+        data = canonical_bytes(body)
+        if chain:
+            last[run] = hashlib.sha256(data).hexdigest()  # = record_hash(body): same canonical bytes
+        items.append((data, run))
+    return items
+
+
 def sign_bodies(bodies: list[dict[str, Any]], private_key: Any, key_id: str) -> list[bytes]:
     """One JSONL line (without newline) per body: the canonical body plus its `dsse_envelope`, last."""
-    lines = []
+    return sign_items(canonical_items(bodies, chain=False, last={}), private_key, key_id)
+
+
+def sign_items(items: list[tuple[bytes, str]], private_key: Any, key_id: str) -> list[bytes]:
     was_enabled = gc.isenabled()
     gc.disable()  # no reference cycles here; see dsse.verify_raw_batch
     try:
-        for body in bodies:
-            env, body_bytes = make_envelope_bytes(body, private_key, key_id)
-            lines.append(signed_line(body_bytes, env))
+        return [sign_canonical(data, run, private_key, key_id) for data, run in items]
     finally:
         if was_enabled:
             gc.enable()
-    return lines
 
 
 _KEYS: dict[str, Any] = {}
 
 
-def _sign_chunk(bodies: list[dict[str, Any]], key_path: str, key_id: str) -> list[bytes]:
+def _sign_chunk(items: list[tuple[bytes, str]], key_path: str, key_id: str) -> list[bytes]:
     key = _KEYS.get(key_path)
     if key is None:  # once per worker process
         key = _KEYS[key_path] = load_private_key(key_path)
-    return sign_bodies(bodies, key, key_id)
+    return sign_items(items, key, key_id)
 
 
 def _bodies(records: Any, report: SignReport) -> list[dict[str, Any]]:
@@ -104,10 +121,8 @@ def sign_paths(paths: Sequence[str], key_path: str | Path, key_id: str, out: str
                 report.skipped.extend((batch.source, n, f"unreadable: {r}") for n, _, r in batch.quarantine)
                 if not batch.parts:
                     continue
-                bodies = _bodies(batch_frame(batch), report)
-                if chain:
-                    bodies = link_bodies(bodies, last)
-                lines = pool.map_chunks(_sign_chunk, bodies, str(key_path), key_id)
+                items = canonical_items(_bodies(batch_frame(batch), report), chain=chain, last=last)
+                lines = pool.map_chunks(_sign_chunk, items, str(key_path), key_id)
                 fh.write(b"\n".join(lines) + b"\n" if lines else b"")
                 report.signed += len(lines)
         os.replace(tmp, path)
