@@ -1169,22 +1169,12 @@ def _adp_export(
 ) -> None:
     """Agent Data Protocol episodes (one per rollout branch) as steps or ADP Trajectory records."""
     from engine.products.adp import export_adp
-    from engine.products.output import write_rows
+    from engine.products.output import write_lines
 
     rollouts = _products_rollouts(paths)
     lines = export_adp(rollouts, layout.value)
-    import polars as pl
-
-    text = pl.DataFrame({"l": lines}).select(pl.col("l").str.join("\n")).item() if lines.len() else ""
-    if out is None:
-        sys.stdout.write(text + ("\n" if text else ""))
-        sys.stdout.flush()
-    else:
-        from engine.export.writers import write_bytes_atomic
-
-        write_bytes_atomic(out, (text + ("\n" if text else "")).encode("utf-8"))
-    _products_done(f"ADP {layout.value}", lines.len(), out, rollouts, fmt)
-    _ = write_rows  # same output conventions as the frame writers
+    write_lines(lines, out)
+    _products_done(f"ADP {layout.value} records", lines.len(), out, rollouts, fmt)
 
 
 class ContextMode(StrEnum):
@@ -1382,6 +1372,7 @@ def _audit(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for report.md, report.html, summary.json and the store (evidence.duckdb).")] = Path("audit"),
     eval_items: Annotated[list[Path] | None, typer.Option("--eval-items", help="Eval items: score the inputs' training texts against them for contamination (repeatable).")] = None,
     claim: Annotated[tuple[Path, Path] | None, typer.Option("--claim", help="Two eval logs A B: audit the claim \"A beats B\" (paired test, truncation).")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", help="Generation cap of the --claim logs (default: their meta.max_new_tokens).")] = None,
     keys: Annotated[Path | None, typer.Option("--keys", help="Directory of <keyid>.pub verify keys for the authenticity layer.")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="Run the authenticity and chain layers even when no record is signed or chained.")] = False,
     policy: Annotated[str | None, typer.Option("--policy", help="Admission policy TOML or a shipped name: default, strict.")] = None,
@@ -1404,7 +1395,7 @@ def _audit(
 
     options = AuditOptions(
         out_dir=out, eval_items=tuple(str(p) for p in eval_items or ()),
-        claims=((str(claim[0]), str(claim[1])),) if claim else (), keys_dir=keys, verify=verify, policy=policy,
+        claims=((str(claim[0]), str(claim[1])),) if claim else (), max_new_tokens=max_new_tokens, keys_dir=keys, verify=verify, policy=policy,
         kind=kind, top=top, fail_under=fail_under, fail_on=tuple(fail_on or ()), progress=fmt is OutputFormat.text,
         title=title)
     result = run_audit([str(p) for p in paths], options)

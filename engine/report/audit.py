@@ -35,6 +35,7 @@ class AuditOptions:
     out_dir: Path
     eval_items: tuple[str, ...] = ()
     claims: tuple[tuple[str, str], ...] = ()
+    max_new_tokens: int | None = None  # generation cap of the claim logs when they do not record it
     keys_dir: Path | None = None
     verify: bool = False  # force the authenticity / chain pass even on unsigned records
     policy: str | None = None
@@ -181,13 +182,13 @@ CLAIM_SCHEMA = {
 }
 
 
-def claim_table(claims: Sequence[tuple[str, str]]) -> pl.DataFrame:
-    from engine.stats.claim import audit_claim
+def claim_table(claims: Sequence[tuple[str, str]], max_new_tokens: int | None = None) -> pl.DataFrame:
+    from engine.stats.claim import AuditConfig, audit_claim
     from engine.stats.evallog import read_nonempty_log
 
     rows = []
     for a, b in claims:
-        r = audit_claim(read_nonempty_log(a), read_nonempty_log(b))
+        r = audit_claim(read_nonempty_log(a), read_nonempty_log(b), AuditConfig(max_new_tokens=max_new_tokens))
         n, u = r.naive, r.untruncated
         rows.append((a, b, r.verdict, n.n, n.b, n.c, n.p_value, n.acc_a, n.acc_b, n.delta,
                      int(r.trunc_flags_a.sum()), int(r.trunc_flags_b.sum()), r.trunc_b_count, r.trunc_c_count,
@@ -207,6 +208,7 @@ def meta_table(paths: Sequence[str], options: AuditOptions) -> pl.DataFrame:
         "eval_items": json.dumps(list(options.eval_items)),
         "claims": json.dumps([list(c) for c in options.claims]),
         "keys_dir": str(options.keys_dir) if options.keys_dir else "",
+        "max_new_tokens": "" if options.max_new_tokens is None else str(options.max_new_tokens),
         "fail_under": "" if options.fail_under is None else str(options.fail_under),
         "fail_on": ",".join(options.fail_on),
     }
@@ -221,6 +223,11 @@ def check_options(options: AuditOptions) -> None:
         raise UsageError(f"--fail-on takes {', '.join(FAIL_ON)}; got {', '.join(bad)}")
     if options.top < 1:
         raise UsageError(f"--top must be at least 1, got {options.top}")
+    for path in [p for pair in options.claims for p in pair]:
+        if not Path(path).is_file():
+            from engine.errors import InputError
+
+            raise InputError("claim eval log not found", path=path)
 
 
 def exit_reasons(summary: dict[str, Any], options: AuditOptions) -> list[str]:
@@ -274,7 +281,7 @@ def run_audit(paths: Sequence[str], options: AuditOptions) -> AuditResult:
                             _write_table(con, name, frame)
                 if options.claims:
                     with stages.stage("claim audits"):
-                        _write_table(con, "audit_claims", claim_table(options.claims))
+                        _write_table(con, "audit_claims", claim_table(options.claims, options.max_new_tokens))
                 _write_table(con, "audit_meta", meta_table(plist, options))
                 con.execute("CHECKPOINT")
             finally:
