@@ -32,11 +32,14 @@ def _digest_batch(raws: list[str]) -> list[str | None]:
 
 
 def evidence_digests(raw: pa.ChunkedArray | pa.Array) -> pl.Series:
-    """SHA-256 hex of the canonical JSON of every raw record (batched), aligned with `raw`."""
-    arr = raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw
+    """SHA-256 hex of the canonical JSON of every raw record (batched), aligned with `raw`.
+
+    Walks the chunks with zero-copy slices (combining the chunks would copy the whole input)."""
+    chunks = raw.chunks if isinstance(raw, pa.ChunkedArray) else [raw]
     out: list[str | None] = []
-    for off in range(0, len(arr), _BATCH):
-        out.extend(_digest_batch(arr.slice(off, _BATCH).to_pylist()))
+    for chunk in chunks:
+        for off in range(0, len(chunk), _BATCH):
+            out.extend(_digest_batch(chunk.slice(off, _BATCH).to_pylist()))
     return pl.Series("evidence_digest", out, dtype=pl.String)
 
 
