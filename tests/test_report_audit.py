@@ -149,3 +149,27 @@ def test_claim_section_shows_verdict_and_bcp(tmp_path: Path) -> None:
     assert "no-evidence-of-improvement" in section and "| 27 | 29 | 0.8939 |" in section
     html = (tmp_path / "report.html").read_text()
     assert "no-evidence-of-improvement" in html
+
+
+def test_signed_records_get_authenticity_and_chain_verdicts(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    assert runner.invoke(cli.app, ["keygen", "--key-id", "me", "--out", str(keys)]).exit_code == 0
+    plain = tmp_path / "runs.jsonl"
+    plain.write_text("\n".join((SMOKE / "aep.jsonl").read_text().splitlines()[:10]) + "\n")
+    signed = tmp_path / "signed.jsonl"
+    result = runner.invoke(cli.app, ["sign", str(plain), "--key", str(keys / "me.key"), "--key-id", "me",
+                                     "--out", str(signed)])
+    assert result.exit_code == 0, result.output
+    lines = signed.read_text().splitlines()
+    lines[2] = lines[2].replace('"model_id":"', '"model_id":"tampered-', 1)  # body changed, signature kept
+    signed.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    summary = run_audit([str(signed)], AuditOptions(out_dir=out, keys_dir=keys)).summary
+    assert "authenticity" in summary["sections"]
+    assert summary["authenticity"]["authenticity.invalid"] == 1
+    assert summary["validation_layers"]["authenticity"]["invalid"] == 1
+    from engine.validate import ValidateOptions, validate_paths
+
+    report = validate_paths([str(signed)], ValidateOptions(keys_dir=keys))
+    assert (summary["valid"], summary["invalid"]) == (report.valid, report.invalid)
+    assert "## Authenticity and chain" in (out / "report.md").read_text()

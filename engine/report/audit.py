@@ -140,23 +140,58 @@ def verifier_and_trust_tables(paths: Sequence[str], kind: str | None) -> dict[st
     return tables
 
 
-def _needs_authenticity(con: duckdb.DuckDBPyConnection, options: AuditOptions) -> bool:
-    if options.verify or options.keys_dir is not None:
-        return True
-    row = con.execute(
-        "SELECT count(*) FILTER (WHERE has_dsse_envelope OR has_signature OR coalesce(prev_record_hash, '') <> '') "
-        "FROM runs").fetchall()
-    return bool(row and row[0][0])
+def _signed_or_chained(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(records carrying a DSSE envelope, a legacy signature or a chain link; legacy signatures)."""
+    rows = con.execute(
+        "SELECT count(*) FILTER (WHERE has_dsse_envelope OR has_signature OR coalesce(prev_record_hash, '') <> ''), "
+        "count(*) FILTER (WHERE has_signature) FROM runs").fetchall()
+    return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
 
-def authenticity_table(paths: Sequence[str], options: AuditOptions) -> pl.DataFrame:
-    """Authenticity and chain verdict counts from `engine validate --verify` over the inputs."""
+def authenticity_tables(paths: Sequence[str], options: AuditOptions,
+                        legacy: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Authenticity and chain verdicts from `engine validate --verify` over the inputs: the counts
+    per layer and verdict, and per AEP record its authenticity verdict and whether its chain broke."""
+    from engine.io.records import RecordBatch
     from engine.validate import ValidateOptions, validate_paths
 
-    report = validate_paths(list(paths), ValidateOptions(kind=options.kind, verify=True, keys_dir=options.keys_dir))
+    per_batch: list[pl.DataFrame] = []
+
+    def keep(_batch: RecordBatch, verdicts: pl.DataFrame) -> None:
+        per_batch.append(verdicts.filter(pl.col("kind") == "aep").select("source", "line", "authenticity"))
+
+    report = validate_paths(list(paths), ValidateOptions(kind=options.kind, verify=True, keys_dir=options.keys_dir,
+                                                         legacy=legacy), on_batch=keep)
     rows = [(layer, verdict, n) for layer in ("authenticity", "chain")
             for verdict, n in sorted(report.verdict_counts[layer].items())]
-    return pl.DataFrame(rows, schema={"layer": pl.String, "verdict": pl.String, "records": pl.Int64}, orient="row")
+    counts = pl.DataFrame(rows, schema={"layer": pl.String, "verdict": pl.String, "records": pl.Int64}, orient="row")
+    records = (pl.concat(per_batch) if per_batch
+               else pl.DataFrame(schema={"source": pl.String, "line": pl.Int64, "authenticity": pl.String}))
+    broken = report.chain_invalid_rows
+    if broken is not None and broken.height:
+        records = records.join(broken.with_columns(pl.lit(True).alias("chain_broken")), on=["source", "line"],
+                               how="left")
+    else:
+        records = records.with_columns(pl.lit(None, dtype=pl.Boolean).alias("chain_broken"))
+    return counts, records.with_columns(pl.col("chain_broken").fill_null(False))
+
+
+def apply_authenticity(con: duckdb.DuckDBPyConnection, records: pl.DataFrame) -> None:
+    """Fold the authenticity verdicts (and broken chains) into `validation`, so that a record with a
+    bad signature or a broken chain counts as invalid everywhere, as in `engine validate --verify`."""
+    con.register("_auth", records.to_arrow())
+    con.execute("""
+        UPDATE validation SET
+            authenticity = a.authenticity,
+            chain = CASE WHEN a.chain_broken THEN 'broken' ELSE validation.chain END,
+            valid = validation.valid AND a.authenticity NOT IN ('invalid', 'broken') AND NOT a.chain_broken,
+            error = CASE WHEN validation.valid AND a.authenticity IN ('invalid', 'broken')
+                         THEN 'authenticity $: signature does not verify'
+                         WHEN validation.valid AND a.chain_broken THEN 'chain $.prev_record_hash: hash chain broken'
+                         ELSE validation.error END
+        FROM _auth a
+        WHERE validation.source = a.source AND validation.line = a.line""")
+    con.unregister("_auth")
 
 
 def contamination_tables(paths: Sequence[str], eval_items: Sequence[str]) -> dict[str, pl.DataFrame]:
@@ -272,9 +307,12 @@ def run_audit(paths: Sequence[str], options: AuditOptions) -> AuditResult:
                 with stages.stage("verifier audit + trust"):
                     for name, frame in verifier_and_trust_tables(plist, options.kind).items():
                         _write_table(con, name, frame)
-                if _needs_authenticity(con, options):
+                signed, legacy = _signed_or_chained(con)
+                if signed or options.verify or options.keys_dir is not None:
                     with stages.stage("authenticity + chain"):
-                        _write_table(con, "audit_layers", authenticity_table(plist, options))
+                        counts, per_record = authenticity_tables(plist, options, legacy > 0)
+                        _write_table(con, "audit_layers", counts)
+                        apply_authenticity(con, per_record)
                 if options.eval_items:
                     with stages.stage("contamination"):
                         for name, frame in contamination_tables(plist, options.eval_items).items():
