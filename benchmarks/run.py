@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, str] = {
     "admit": "benchmarks.bench_admit",
     "export": "benchmarks.bench_export",
     "import": "benchmarks.bench_import",
+    "audit": "benchmarks.bench_audit",
 }
 
 
