@@ -92,16 +92,19 @@ def injection_flags(texts: pl.Series) -> pl.Series:
             .get_column("hit").fill_null(False))
 
 
-def injection_hit(text: pl.Expr) -> pl.Expr:
-    """True when the NFKC-lower-cased text contains one of the injection fragments."""
+def _fragments() -> tuple[str, ...]:
+    """The quality gate's list (engine.gate) when present: one source of truth for both commands."""
     try:
-        from engine.gate import injection_expr  # type: ignore[attr-defined]
+        from engine.gate import INJECTION_FRAGMENTS as shared
+    except ImportError:
+        return INJECTION_FRAGMENTS
+    return tuple(shared)
 
-        return injection_expr(text)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError):
-        pass
+
+def injection_hit(text: pl.Expr) -> pl.Expr:
+    """True when the NFKC-lower-cased text contains one of the injection fragments (reference §3.4)."""
     low = text.str.normalize("NFKC").str.to_lowercase()
-    return low.str.contains_any(list(INJECTION_FRAGMENTS)).fill_null(False)
+    return low.str.contains_any(list(_fragments())).fill_null(False)
 
 
 @dataclass(frozen=True)
