@@ -891,7 +891,7 @@ def _sign(
     out: Annotated[Path, typer.Option("--out", help="Signed JSONL output (written atomically).")],
     key_id: Annotated[str | None, typer.Option("--key-id", help="Key id in the envelope (default: key file stem).")] = None,
     chain: Annotated[bool, typer.Option("--chain", help="Set prev_record_hash per run before signing.")] = False,
-    jobs: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    jobs: Annotated[int | None, typer.Option(help="Worker processes for signing (default: cores).")] = None,
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """Add a DSSE envelope (profile aep-dsse-ed25519-decoded-body-v1) to every record."""

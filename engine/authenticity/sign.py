@@ -101,7 +101,7 @@ def _bodies(records: Any, report: SignReport) -> list[dict[str, Any]]:
 
 
 def sign_paths(paths: Sequence[str], key_path: str | Path, key_id: str, out: str | Path, *,
-               chain: bool = False, jobs: int = 1) -> SignReport:
+               chain: bool = False, jobs: int | None = None) -> SignReport:
     """Sign every record of `paths` into the JSONL file `out`, streaming, written atomically.
 
     With `chain`, runs are linked in input order across all inputs (the output is one file).
