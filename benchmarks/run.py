@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, str] = {
     "verify": "benchmarks.bench_verify",
     "paired": "benchmarks.bench_paired",
     "admit": "benchmarks.bench_admit",
+    "products": "benchmarks.bench_products",
     "export": "benchmarks.bench_export",
     "import": "benchmarks.bench_import",
     "audit": "benchmarks.bench_audit",

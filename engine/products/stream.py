@@ -128,7 +128,10 @@ class StreamEvaluator:
     hard_by_subject: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # pay imports and first-query set-up before the first record, not inside its latency
+        # pay imports, schema loading and first-query set-up before the first record, not inside its latency
+        from engine.contract.structural import diagnose
+
+        diagnose("aep", {"schema_version": "aep/v0.1", "run_id": "warm-up", "created_at_ms": 0})
         if self.options.admission:
             _admission('{"schema_version":"aep/v0.1","run_id":"warm-up","created_at_ms":0}')
 
