@@ -93,7 +93,7 @@ class KindVerdicts:
     """Per-record verdicts of one KindBatch plus its error rows."""
 
     verdicts: pl.DataFrame  # VERDICT_SCHEMA without source
-    errors: list[tuple[int, str, str, str, str, str, str]]  # line, kind, run_id, layer, path, rule, message
+    errors: list[tuple[int, str, str | None, str, str, str, str]]  # line, kind, run_id, layer, path, rule, message
 
 
 def _record_id(kind: str, obj: dict[str, Any]) -> str | None:
@@ -120,7 +120,7 @@ def check_kind_batch(part: KindBatch) -> KindVerdicts:
     """Structural and semantic verdicts for one kind's records of a batch (exact)."""
     kind = part.kind
     typed = part.typed
-    errors: list[tuple[int, str, str, str, str, str, str]] = []
+    errors: list[tuple[int, str, str | None, str, str, str, str]] = []
     known = kind in KINDS
     columns = set(typed.columns)
     sem = semantic_exprs(kind, columns) if known else {}
@@ -177,7 +177,7 @@ def check_kind_batch(part: KindBatch) -> KindVerdicts:
             found = diagnose(kind, obj)
             errors.extend((line, kind, run_id, "structural", e.path, e.rule, e.message) for e in found)
         else:
-            found = [None]
+            found = [StructuralError("$", "unknown_kind", "record kind unknown")]
             errors.append((line, kind, run_id, "structural", "$", "unknown_kind",
                            "cannot tell the record kind (no known schema_version); pass --kind"))
         rules = semantic_rules_py(kind, obj)

@@ -92,14 +92,14 @@ def _aep_rules(rec: dict[str, Any]) -> list[str]:
         if known and floor in _RANK and _RANK[floor] != min(_RANK[g] for g in known):
             out.append("floor_not_weakest")
     count = rec.get("authorization_evidence_count")
-    if _num(count) and count < 0:
+    if isinstance(count, (int, float)) and not isinstance(count, bool) and count < 0:
         out.append("negative_evidence_count")
     return out
 
 
 def _rollout_rules(rec: dict[str, Any]) -> list[str]:
     score = rec.get("objective_score")
-    if _num(score) and (_bad_time(score) or score > 1):
+    if isinstance(score, (int, float)) and not isinstance(score, bool) and (_bad_time(score) or score > 1):
         return ["objective_score_out_of_range"]
     return []
 

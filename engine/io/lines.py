@@ -41,7 +41,7 @@ def _open_binary(src: SourceFile) -> IO[bytes]:
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", path=src.path) from exc
     if src.compression == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if src.compression == "zstd":
         import zstandard
 

@@ -48,11 +48,11 @@ def classify(path: str) -> tuple[Container, Compression] | None:
 
 
 def _source(path: str, explicit: bool) -> SourceFile | None:
-    kind = classify(path)
-    if kind is None:
-        if not explicit:
-            return None  # a README or a picture inside a data directory is not input
-        kind = ("jsonl", "none")  # a file named on the command line is read as JSON lines
+    found = classify(path)
+    if found is None and not explicit:
+        return None  # a README or a picture inside a data directory is not input
+    # a file named on the command line is read as JSON lines whatever its name
+    kind: tuple[Container, Compression] = found if found is not None else ("jsonl", "none")
     try:
         size = os.path.getsize(path)
     except OSError as exc:
@@ -79,7 +79,7 @@ def expand_paths(paths: list[str] | tuple[str, ...]) -> list[SourceFile]:
     for raw in paths:
         path = os.fspath(raw)
         if os.path.isdir(path):
-            found = []
+            found: list[str] = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(os.path.join(root, f) for f in files if not f.startswith("."))
