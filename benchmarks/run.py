@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 # name -> module; adding a benchmark is one line here plus its module
 BENCHMARKS: dict[str, str] = {
     "validate": "benchmarks.bench_validate",
+    "contamination": "benchmarks.bench_contamination",
     "ingest": "benchmarks.bench_ingest",
     "verify": "benchmarks.bench_verify",
     "paired": "benchmarks.bench_paired",

@@ -22,6 +22,7 @@ from engine.contamination.scores import any_hit, token_scores
 
 TextColumn = pl.Series | pa.Array | pa.ChunkedArray | list[str | None]
 
+BACKGROUND_SAMPLE = 4096  # training texts that order the char anchors (speed only, never results)
 RESULT_COLUMNS = (
     "train_index", "train_id", "best_eval_index", "best_eval_id", "token_jaccard", "char_jaccard",
     "shared_ngrams", "containment", "any_13gram_hit", "flag_jaccard", "flag_containment", "flagged",
@@ -105,7 +106,8 @@ def detect_contamination(
     train = _series(train_texts, "text")
     evals = _series(eval_texts, "text")
     assert train is not None and evals is not None
-    index = build_eval_index(evals, cfg.ngram, cfg.char_threshold)
+    sample = train.gather(np.linspace(0, len(train) - 1, min(len(train), BACKGROUND_SAMPLE)).astype(np.int64)) if len(train) else None
+    index = build_eval_index(evals, cfg.ngram, cfg.char_threshold, sample)
     parts = []
     for start in range(0, len(train), cfg.batch_size):
         chunk = train.slice(start, cfg.batch_size)

@@ -69,19 +69,41 @@ class EvalIndex:
     char: dict[int, CharLevel]
 
 
-def _anchors(sets: pl.DataFrame, sizes: np.ndarray, doc_freq: pl.DataFrame, t: float) -> tuple[pl.DataFrame, np.ndarray]:
+def _anchors(sets: pl.DataFrame, sizes: np.ndarray, doc_freq: pl.DataFrame, t: float,
+             background: pl.DataFrame | None) -> tuple[pl.DataFrame, np.ndarray]:
     extra = np.maximum(1, np.ceil(ANCHOR_EXTRA * sizes - 1e-9)).astype(np.int64)
     missing = prefix_length(sizes, np.full(sizes.size, t)) - 1  # m_B: most n-grams A may lack
     plen = np.minimum(missing + extra, sizes)
     need = plen - missing  # >= 1 whenever |B| > 0 and t > 0
-    ordered = sets.join(doc_freq, on="g", how="left").sort("r", "df", "g")
+    ordered = sets.join(doc_freq, on="g", how="left")
+    if background is not None:
+        ordered = ordered.join(background, on="g", how="left").with_columns(pl.col("bg").fill_null(0))
+    else:
+        ordered = ordered.with_columns(pl.lit(0, dtype=pl.Int64).alias("bg"))
+    ordered = ordered.sort("r", "bg", "df", "g")
     r = ordered["r"].to_numpy()
     first = np.searchsorted(r, r, side="left")
     keep = np.arange(r.size) - first < plen[r]
     return ordered.filter(pl.Series(keep)).select("g", "r"), need
 
 
-def build_eval_index(texts: pl.Series, ngram: int, char_threshold: float) -> EvalIndex:
+def _background(sample: pl.Series | None, eval_sets: dict[int, pl.DataFrame]) -> dict[int, pl.DataFrame | None]:
+    """How many sample training texts contain each eval char n-gram: anchors avoid the common ones."""
+    if sample is None or len(sample) == 0:
+        return {k: None for k in eval_sets}
+    f = featurize(sample)
+    out: dict[int, pl.DataFrame | None] = {}
+    for k, sets in eval_sets.items():
+        grams = dedupe(*char_grams(f, k))
+        out[k] = (grams.join(sets.select("g").unique(), on="g", how="semi")
+                  .group_by("g").agg(pl.len().cast(pl.Int64).alias("bg")))
+    return out
+
+
+def build_eval_index(texts: pl.Series, ngram: int, char_threshold: float,
+                     background: pl.Series | None = None) -> EvalIndex:
+    """Index the eval side. `background` (a sample of training texts) only orders the anchors:
+    any order is exact, one that avoids n-grams common in training text is fast."""
     f = featurize(texts)
     n = f.n_rows
     order = f.stream.order  # stream row -> input row: index rows are input rows
@@ -92,11 +114,13 @@ def build_eval_index(texts: pl.Series, ngram: int, char_threshold: float) -> Eva
     tok = frame(*token_grams(f, ngram))
     hit = token_grams(f, HIT_NGRAM)[1]
     char = {}
+    all_sets = {k: frame(*char_grams(f, k)) for k in CHAR_NS}
+    bg = _background(background, all_sets)
     for k in CHAR_NS:
-        sets = frame(*char_grams(f, k))
+        sets = all_sets[k]
         sizes = set_sizes(sets, n)
         doc_freq = sets.group_by("g").agg(pl.len().cast(pl.Int64).alias("df"))
-        anchors, need = _anchors(sets, sizes, doc_freq, min(char_threshold, 1.0))
+        anchors, need = _anchors(sets, sizes, doc_freq, min(char_threshold, 1.0), bg[k])
         char[k] = CharLevel(sets, sizes, np.sort(sizes[sizes > 0]), doc_freq, anchors, need,
                             HashFilter(anchors["g"].to_numpy()))
     return EvalIndex(n, ngram, tok, set_sizes(tok, n), HashFilter(tok["g"].to_numpy()), HashFilter(hit), char)
