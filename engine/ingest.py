@@ -149,10 +149,12 @@ def _slow_frame(source: str, part: KindBatch) -> pl.DataFrame:
     )
 
 
-def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy) -> dict[str, pl.DataFrame]:
+def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy,
+                 checked: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> dict[str, pl.DataFrame]:
     """Every store table's rows for one reader batch (one source): normalised valid records,
-    validation verdicts, admission scores and the quarantine."""
-    verdicts, errors = verdicts_of_batch(batch)
+    validation verdicts, admission scores and the quarantine. `checked` is the batch's
+    (verdicts, errors) from engine.validate when the caller already has them."""
+    verdicts, errors = checked if checked is not None else verdicts_of_batch(batch)
     validation = validation_rows(verdicts, errors, digest)
     valid_lines = validation.filter(pl.col("valid")).select("line")
     structural = validation.select("line", (pl.col("structural") == "valid").alias("structural_valid"))
@@ -197,32 +199,38 @@ def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy) -> di
     return tables
 
 
-class _Writer:
-    """Buffers normalised batches and writes them on one background thread.
+class _Worker:
+    """Scores, normalises and writes batches on one background thread.
 
-    Batches are gathered until some table holds FLUSH_ROWS rows: DuckDB compresses whole row
-    groups (122,880 rows), and committing many small appends costs about twice the CPU and a
-    larger file. Writing happens on a background thread while the caller prepares the next
-    batches (Polars, pyarrow and DuckDB release the GIL, so the two overlap on two cores); at
-    most one write is in flight, so memory stays bounded. A writer error surfaces on the next
-    `add` or on `close`.
+    The caller's thread reads and validates batch N+1 while this thread turns batch N into
+    tables and writes them (pyarrow, Polars and DuckDB release the GIL, so the halves overlap
+    on two cores, and each half is about the same work). Tables are gathered until some table
+    holds FLUSH_ROWS rows: DuckDB compresses whole row groups (122,880 rows), and committing
+    many small appends costs about twice the CPU and a larger file. One batch at most waits,
+    so memory stays bounded; an error on this thread surfaces on the next `submit` or `close`.
     """
 
-    def __init__(self, store: DuckStore | LakeStore) -> None:
-        self.store = store
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-ingest-writer")
+    def __init__(self, store: DuckStore | LakeStore, digest: str, policy: AdmissionPolicy) -> None:
+        self.store, self.digest, self.policy = store, digest, policy
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-ingest")
         self.pending: Future[None] | None = None
         self.buffer: dict[str, list[pl.DataFrame]] = {}
         self.buffered: dict[str, int] = {}
+        self.rows: dict[str, int] = {}  # rows written per table
 
-    def add(self, tables: dict[str, pl.DataFrame]) -> None:
-        for name, frame in tables.items():
+    def submit(self, batch: RecordBatch, checked: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+        self.wait()
+        self.pending = self.pool.submit(self._process, batch, checked)
+
+    def _process(self, batch: RecordBatch, checked: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+        for name, frame in batch_tables(batch, self.digest, self.policy, checked).items():
             self.buffer.setdefault(name, []).append(frame)
             self.buffered[name] = self.buffered.get(name, 0) + frame.height
+            self.rows[name] = self.rows.get(name, 0) + frame.height
         if max(self.buffered.values(), default=0) >= FLUSH_ROWS:
-            self.flush()
+            self._flush()
 
-    def flush(self) -> None:
+    def _flush(self) -> None:
         if not self.buffer:
             return
         items = [
@@ -230,19 +238,18 @@ class _Writer:
             for name, frames in self.buffer.items()
         ]
         self.buffer, self.buffered = {}, {}
-        self.drain()
-        self.pending = self.pool.submit(self.store.write_many, items)
+        self.store.write_many(items)
 
-    def drain(self) -> None:
+    def wait(self) -> None:
         if self.pending is not None:
             pending, self.pending = self.pending, None
             pending.result()
 
     def close(self, *, flush: bool) -> None:
         try:
+            self.wait()
             if flush:
-                self.flush()
-            self.drain()
+                self.pool.submit(self._flush).result()
         finally:
             self.pool.shutdown(wait=True)
 
@@ -251,25 +258,22 @@ def _ingest_source(
     store: DuckStore | LakeStore, src: SourceFile, digest: str, options: IngestOptions,
     progress: ProgressFn | None, summary: IngestSummary, replacing: bool,
 ) -> SourceResult:
-    rows: dict[str, int] = {}
     policy = load_policy(options.policy)
     if replacing:
         store.drop_sources([src.path], [digest])
     store.begin(digest, src.path)
-    writer = _Writer(store)
+    worker = _Worker(store, digest, policy)
     try:
         completed = False
         try:
             for batch in iter_record_batches([src.path], kind=options.kind):
-                tables = batch_tables(batch, digest, policy)
-                writer.add(tables)
-                for table, frame in tables.items():
-                    rows[table] = rows.get(table, 0) + frame.height
+                worker.submit(batch, verdicts_of_batch(batch))
                 if progress is not None:
                     progress(batch.nbytes)
             completed = True
         finally:
-            writer.close(flush=completed)
+            worker.close(flush=completed)
+        rows = worker.rows
         stored = sum(rows.get(t, 0) for t in ("runs", "rollouts", "compliance", "eval_items", "other_records"))
         quarantined = rows.get("quarantine", 0)
         now = dt.datetime.now(dt.UTC)
