@@ -103,18 +103,28 @@ def test_report_on_a_plain_ingest_store_has_only_its_sections(tmp_path: Path) ->
     assert summary["verifier_audit"] is None and summary["claims"] is None
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    ([], 0),
-    (["--fail-under", "0.99"], 1),
-    (["--fail-on", "reject"], 1),
-    (["--fail-on", "critical"], 0),
+@pytest.mark.parametrize(("options", "code"), [
+    ({}, 0),
+    ({"fail_under": 0.99}, 1),
+    ({"fail_under": 0.95}, 0),
+    ({"fail_on": ("reject",)}, 1),
+    ({"fail_on": ("critical", "contamination")}, 0),
+    ({"fail_on": ("invalid",)}, 1),
 ])
-def test_exit_codes(tmp_path: Path, args: list[str], code: int) -> None:
-    result = runner.invoke(cli.app, ["audit", str(SMOKE / "aep.jsonl"), "--out", str(tmp_path), "--format", "json", *args])
-    assert result.exit_code == code, result.output
+def test_exit_reasons(smoke_audit: Path, options: dict[str, object], code: int) -> None:
+    from engine.report.audit import exit_reasons
+
+    summary = json.loads((smoke_audit / "summary.json").read_text())
+    reasons = exit_reasons(summary, AuditOptions(out_dir=smoke_audit, **options))  # type: ignore[arg-type]
+    assert bool(reasons) == bool(code)
+
+
+def test_fail_on_exits_1_and_records_why(tmp_path: Path) -> None:
+    result = runner.invoke(cli.app, ["audit", str(SMOKE / "aep.jsonl"), "--out", str(tmp_path), "--fail-on", "reject"])
+    assert result.exit_code == 1, result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["exit"]["code"] == code
-    assert bool(summary["exit"]["reasons"]) == bool(code)
+    assert summary["exit"]["code"] == 1 and "reject" in summary["exit"]["reasons"][0]
+    assert "fail:" in result.output and "report.html" in result.output
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
