@@ -264,13 +264,12 @@ def _ingest(
     store: Annotated[str, typer.Option("--store", "-s", help="DuckDB file, or a directory ending in / for a Hive-partitioned Parquet lake.")] = "evidence.duckdb",
     replace: Annotated[bool, typer.Option("--replace", help="Re-ingest sources the store already holds (same content digest).")] = False,
     kind: Annotated[str | None, typer.Option(help="Record kind for every record (default: detect from schema_version).")] = None,
+    policy: Annotated[str | None, typer.Option(help="Admission policy: a TOML file or a shipped name (default policy otherwise).")] = None,
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
-    """Normalise records into the evidence store (runs, actions, tool_calls, ..., quarantine, validation).
+    """Validate, score and normalise records into the evidence store (runs, actions, tool_calls, ..., quarantine, validation, admission).
 
-    Idempotent: a source whose content is already in the store is skipped (use --replace to
-    re-ingest). Lines that are not JSON objects, and records that fail validation, land in the
-    `quarantine` table with their line number and reason.
+    Idempotent: a source whose content is already in the store is skipped (use --replace to re-ingest). Lines that are not JSON objects, and records that fail validation, land in the `quarantine` table with their line number and reason.
     """
     from engine.contract.schemas import check_kind
     from engine.ingest import IngestOptions, ingest
@@ -281,7 +280,8 @@ def _ingest(
         check_kind(kind)
     total = sum(s.size for s in expand_paths([str(p) for p in paths]))
     with ByteProgress(total, "ingesting", enabled=fmt is OutputFormat.text) as bar:
-        summary = ingest([str(p) for p in paths], store, IngestOptions(replace=replace, kind=kind), bar.advance)
+        options = IngestOptions(replace=replace, kind=kind, policy=policy)
+        summary = ingest([str(p) for p in paths], store, options, bar.advance)
     result = summary.to_dict()
     if fmt is OutputFormat.json:
         emit_json(result)
@@ -312,7 +312,10 @@ def _sql(
     limit: Annotated[int, typer.Option(help="Rows shown in the text table.")] = 50,
     list_: Annotated[bool, typer.Option("--list", help="List the store's tables and views with their columns.")] = False,
 ) -> None:
-    """Run read-only SQL over the evidence store's tables and views (run_summary, tool_usage, ...)."""
+    """Run read-only SQL over the evidence store's tables and views (run_summary, tool_usage, ...).
+
+    Example: engine sql "select model_id, count(*), avg(evidence_completeness) from run_summary group by 1" --store evidence.duckdb
+    """
     from engine.errors import UsageError
     from engine.sql import export_query, list_objects, run_query
 
@@ -1274,6 +1277,8 @@ def _replay(
 def _stream_eval(
     source: Annotated[str, typer.Argument(help="AEP JSON-lines file, or - for stdin (read as it arrives).")] = "-",
     no_admission: Annotated[bool, typer.Option("--no-admission", help="Skip the admission score.")] = False,
+    require_signature: Annotated[bool, typer.Option("--require-signature", help="Reject records whose DSSE envelope or inline signature does not verify.")] = False,
+    keys: Annotated[Path | None, typer.Option("--keys", help="Directory of <key_id>.pub files (env WASMAGENT_AEP_PUBKEY_<ID> also works).")] = None,
     max_hard_per_subject: Annotated[int, typer.Option(help="Hard violations a subject may have before every later record is flagged.")] = 3,
     fail_under: Annotated[float, typer.Option("--fail-under", help="Exit 1 if passed/ingested is below this.")] = 0.0,
     fail_under_sla: Annotated[float, typer.Option("--fail-under-sla", help="Exit 1 if the fraction within the 1000 ms SLA is below this.")] = 0.99,
@@ -1284,7 +1289,8 @@ def _stream_eval(
 
     if source != "-" and not Path(source).is_file():
         raise InputError("no such file", path=source)
-    ev = StreamEvaluator(StreamOptions(admission=not no_admission, max_hard_per_subject=max_hard_per_subject))
+    ev = StreamEvaluator(StreamOptions(admission=not no_admission, max_hard_per_subject=max_hard_per_subject,
+                                       require_signature=require_signature, keys_dir=str(keys) if keys else None))
     fh = sys.stdin if source == "-" else open(source, encoding="utf-8", errors="replace")  # noqa: SIM115
     try:
         for line in record_lines(fh):
