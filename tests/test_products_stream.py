@@ -102,3 +102,18 @@ def test_cli_stdin_fail_under() -> None:
     assert ok.returncode == 0 and json.loads(ok.stdout.splitlines()[1])["verdict"] == "reject"
     missing = _run("/nonexistent/file.jsonl")
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_require_signature(tmp_path: Path) -> None:
+    from engine.authenticity.keys import generate_keypair, load_private_key
+    from engine.authenticity.legacy import sign_inline
+
+    priv_path, _ = generate_keypair("k1", tmp_path)
+    key = load_private_key(priv_path)
+    signed = sign_inline(json.loads(good("signed")), key, "k1")
+    ev = StreamEvaluator(StreamOptions(admission=False, require_signature=True, keys_dir=str(tmp_path)))
+    assert ev.judge(json.dumps(signed))["verdict"] == "pass"
+    tampered = dict(signed, run_id="other")
+    bad = ev.judge(json.dumps(tampered))
+    assert bad["verdict"] == "reject" and bad["violations"][0]["constraint_id"] == "aep_signature"
+    assert ev.judge(good("unsigned"))["violations"][0]["constraint_id"] == "aep_signature"

@@ -4,7 +4,8 @@ Inherently per record: each line is judged as it arrives and its verdict written
 Per record (sequence from 1; run_id = run_id → trace_id → "<seq-N>"), timed with a monotonic clock:
 1. the line must be a JSON object, else hard `json_parse` (format) — never a crash;
 2. AEP structural validation with the canonical schema (engine.contract.structural.diagnose): invalid →
-   hard `aep_schema` (hint = the first error) and stop;
+   hard `aep_schema` (hint = the first error) and stop; with `require_signature`, a record whose DSSE
+   envelope or inline signature block does not verify (engine.authenticity) → hard `aep_signature`, stop;
 3. objective_score present and not a finite number in [0, 1] → hard `objective_score_in_range`, stop;
 4. prompt-injection fragments (engine.gate's list, after NFKC + lowercase) in task / final_answer / prompt /
    user_message or an action's input / output / description → hard `no_injection_signal`, stop;
@@ -42,6 +43,8 @@ _ACTION_FIELDS = ("input", "output", "description")
 class StreamOptions:
     admission: bool = True
     max_hard_per_subject: int = 3
+    require_signature: bool = False
+    keys_dir: str | None = None  # `<key_id>.pub` files; the WASMAGENT_AEP_PUBKEY_<ID> environment always works
 
 
 def quantile_nearest_rank(values: list[float], q: float) -> float:
@@ -94,7 +97,8 @@ def _completeness(rec: dict[str, Any]) -> float | None:
 
 
 def _subject(rec: dict[str, Any]) -> str:
-    ctx = rec.get("run_context") if isinstance(rec.get("run_context"), dict) else {}
+    raw_ctx = rec.get("run_context")
+    ctx: dict[str, Any] = raw_ctx if isinstance(raw_ctx, dict) else {}
     for value in (rec.get("subject_id"), rec.get("user_id"), ctx.get("subject_id"), ctx.get("user_id"),
                   rec.get("run_id"), rec.get("trace_id")):
         if isinstance(value, str) and value:
@@ -126,8 +130,18 @@ class StreamEvaluator:
         ("ingested", "passed", "quarantined", "rejected", "hard_violations", "soft_violations",
          "early_terminations"), 0))
     hard_by_subject: dict[str, int] = field(default_factory=dict)
+    _signer_check: Any = None
 
     def __post_init__(self) -> None:
+        if self.options.require_signature:
+            from engine.authenticity.dsse import verify_record
+            from engine.authenticity.ed25519 import Verifiers
+            from engine.authenticity.keys import KeyRing
+
+            ring = KeyRing.from_dir(self.options.keys_dir) if self.options.keys_dir else KeyRing()
+            verifiers = Verifiers()
+            # legacy=True: the original's inline `signature` block counts, as does a DSSE envelope
+            self._signer_check = lambda rec: verify_record(rec, ring, verifiers, legacy=True)
         # pay imports, schema loading and first-query set-up before the first record, not inside its latency
         from engine.contract.structural import diagnose
 
@@ -183,6 +197,11 @@ class StreamEvaluator:
         if errors:
             violations.append(_violation("aep_schema", "hard", "format", f"{errors[0].path}: {errors[0].message}"))
             return True
+        if self._signer_check is not None:
+            verdict, why = self._signer_check(rec)
+            if verdict not in ("dsse-valid", "legacy-valid"):
+                violations.append(_violation("aep_signature", "hard", "security", why or f"signature: {verdict}"))
+                return True
         if _score_anomalous(rec):
             violations.append(_violation("objective_score_in_range", "hard", "content",
                                          "objective_score must be a finite number in [0, 1]"))
