@@ -73,7 +73,7 @@ def _footnotes(rows: list[Row]) -> list[str]:
     at = "" if main.records == TARGET_N else f" (this run: {main.records:,} records)"
     note = (f"issue 8 targets at {TARGET_N:,} records: audit <= {TARGET_WALL_S:.0f} s and "
             f"<= {TARGET_RSS_BYTES / 1e9:.0f} GB, report <= {TARGET_REPORT_S:.0f} s{at}; measured audit "
-            f"{main.wall_s:.1f} s, {main.peak_rss_bytes / 1e9:.2f} GB")
+            f"{main.wall_s:.1f} s, {(main.peak_rss_bytes or 0) / 1e9:.2f} GB")
     if len(rows) > 1 and rows[1].wall_s:
         note += f", report {rows[1].wall_s:.1f} s"
     return [note]
