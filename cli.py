@@ -1117,10 +1117,20 @@ def import_cmd(
 # ----------------------------------------------------------------------------------------------
 
 
+def _products_stage(what: str) -> Any:
+    """A rich spinner naming the current stage on an interactive stderr; silent otherwise."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    return stderr_console().status(what)
+
+
 def _products_rollouts(paths: list[Path]) -> Any:
     from engine.products.calls import load_rollouts
 
-    return load_rollouts([str(p) for p in paths])
+    with _products_stage("reading rollouts and resolving tool calls ..."):
+        return load_rollouts([str(p) for p in paths])
 
 
 def _products_done(what: str, n: int, out: Path | None, rollouts: Any, fmt: OutputFormat) -> None:
@@ -1153,8 +1163,9 @@ def _rl_export(
 
     dims = parse_dims(reward)
     rollouts = _products_rollouts(paths)
-    rows = transitions(rollouts, dims)
-    write_rows(rows, out)
+    with _products_stage(f"building and writing RL transitions for {rollouts.branches.height:,} branches ..."):
+        rows = transitions(rollouts, dims)
+        write_rows(rows, out)
     _products_done("RL transitions", rows.height, out, rollouts, fmt)
 
 
@@ -1175,8 +1186,9 @@ def _adp_export(
     from engine.products.output import write_lines
 
     rollouts = _products_rollouts(paths)
-    lines = export_adp(rollouts, layout.value)
-    write_lines(lines, out)
+    with _products_stage(f"building and writing ADP {layout.value} records ..."):
+        lines = export_adp(rollouts, layout.value)
+        write_lines(lines, out)
     _products_done(f"ADP {layout.value} records", lines.len(), out, rollouts, fmt)
 
 
@@ -1198,8 +1210,9 @@ def _compile_context(
     from engine.products.output import write_rows
 
     rollouts = _products_rollouts(paths)
-    rows = compile_context(rollouts, mode.value, min_tool_calls)
-    write_rows(rows, out)
+    with _products_stage(f"compiling {mode.value} records ..."):
+        rows = compile_context(rollouts, mode.value, min_tool_calls)
+        write_rows(rows, out)
     _products_done(f"{mode.value} records", rows.height, out, rollouts, fmt)
 
 
