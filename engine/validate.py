@@ -339,6 +339,8 @@ def validate_paths(paths: Sequence[str], options: ValidateOptions,
     finally:
         if sink is not None:
             sink.abort()
+        if verifier is not None:
+            verifier.pool.close()  # idempotent: already closed by finish() on success
     return report
 
 
