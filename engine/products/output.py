@@ -23,20 +23,21 @@ def write_rows(frame: pl.DataFrame, out: Path | None) -> None:
         if out.suffix.lower() == ".parquet":
             frame.write_parquet(tmp, compression="zstd")
         else:
-            with tmp.open("wb") as fh:
-                for off in range(0, frame.height, _CHUNK):
-                    fh.write(frame.slice(off, _CHUNK).write_ndjson().encode())
+            frame.write_ndjson(tmp)
 
 
 def write_lines(lines: pl.Series, out: Path | None) -> None:
-    """Pre-built JSON text lines → stdout or `out` (atomically), joined chunk by chunk in Polars."""
+    """Pre-built JSON text lines → stdout or `out` (atomically).
+
+    Written by Polars' CSV writer with quoting off and no header: one column of JSON text (which never
+    holds a raw newline) comes out verbatim, one line per value, without a round trip through Python."""
+    frame = pl.DataFrame({"line": lines})
     if out is None:
-        for off in range(0, lines.len(), _CHUNK):
-            sys.stdout.write(pl.select(lines.slice(off, _CHUNK).str.join("\n")).item() + "\n")
+        for off in range(0, frame.height, _CHUNK):
+            sys.stdout.write(frame.slice(off, _CHUNK).write_csv(include_header=False, quote_style="never"))
         sys.stdout.flush()
         return
     from engine.export.writers import atomic_path
 
-    with atomic_path(out) as tmp, tmp.open("wb") as fh:
-        for off in range(0, lines.len(), _CHUNK):
-            fh.write((pl.select(lines.slice(off, _CHUNK).str.join("\n")).item() + "\n").encode())
+    with atomic_path(out) as tmp:
+        frame.write_csv(tmp, include_header=False, quote_style="never")
