@@ -1134,16 +1134,26 @@ def _products_rollouts(paths: list[Path]) -> Any:
 
 
 def _products_done(what: str, n: int, out: Path | None, rollouts: Any, fmt: OutputFormat) -> None:
+    """Report what was written; lines that gave no branch go to `<out>.quarantine.jsonl` (or are counted on stderr)."""
+    from engine.products.calls import dropped
+
+    bad = dropped(rollouts)
+    qfile = out.with_name(out.name + ".quarantine.jsonl") if out is not None and bad.height else None
+    if qfile is not None:
+        from engine.products.output import write_rows
+
+        write_rows(bad, qfile)
     summary = {"records": n, "out": str(out) if out else None, "branches": rollouts.branches.height,
                "rejected": rollouts.rejected.height, "quarantined": rollouts.quarantine.height,
-               "tree_records_skipped": rollouts.n_tree_records}
+               "tree_records_skipped": rollouts.n_tree_records, "quarantine_file": str(qfile) if qfile else None}
     if fmt is OutputFormat.json and out is not None:
         emit_json(summary)
     elif out is not None:
         stderr_console().print(f"[ok] wrote {n} {what} to {out}", markup=False, emoji=False)
-    if rollouts.rejected.height:
-        stderr_console().print(f"[warn] {rollouts.rejected.height} record(s) are not usable rollout branches "
-                               "(skipped)", markup=False, emoji=False)
+    if bad.height:
+        where = f" → {qfile}" if qfile else ""
+        stderr_console().print(f"[warn] {bad.height} input line(s) gave no rollout branch (skipped){where}",
+                               markup=False, emoji=False)
 
 
 RolloutPaths = Annotated[list[Path], typer.Argument(help="Rollout-wire files, directories or globs (either tool-call shape).")]

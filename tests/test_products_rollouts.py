@@ -132,3 +132,18 @@ def test_cli_rl_export_to_file(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 39
     bad = _engine("rl-export", str(ENTRIES), "--reward", "bogus")
     assert bad.returncode == 2 and "unknown reward dimension" in bad.stderr
+
+
+def test_cli_bad_lines_are_quarantined_not_fatal(tmp_path: Path) -> None:
+    src = tmp_path / "mixed.jsonl"
+    src.write_text('{"schema_version":"rollout-wire/v1","rollout_id":"x","branch_index":0}\nnot json\n'
+                   + ENTRIES.read_text())
+    out = tmp_path / "adp.jsonl"
+    r = _engine("adp-export", str(src), "--out", str(out), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["branches"] == 6 and summary["rejected"] == 1 and summary["quarantined"] == 1
+    q = [json.loads(x) for x in Path(summary["quarantine_file"]).read_text().splitlines()]
+    assert [(x["line"], x["reason"]) for x in q] == [(1, "missing task"), (2, "not a JSON object")]
+    missing = _engine("rl-export", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr

@@ -106,3 +106,11 @@ def load_rollouts(paths: Sequence[str]) -> Rollouts:
 
 def episode_id() -> pl.Expr:
     return pl.format("{}/{}", pl.col("rollout_id"), pl.col("branch_index"))
+
+
+def dropped(rollouts: Rollouts) -> pl.DataFrame:
+    """Every input line that produced no branch: unreadable lines and unusable records (source, line, reason)."""
+    return pl.concat([
+        rollouts.quarantine.select("source", "line", "reason"),
+        rollouts.rejected.select("source", "line", "reason"),
+    ]).sort("source", "line")
