@@ -117,3 +117,26 @@ def test_require_signature(tmp_path: Path) -> None:
     bad = ev.judge(json.dumps(tampered))
     assert bad["verdict"] == "reject" and bad["violations"][0]["constraint_id"] == "aep_signature"
     assert ev.judge(good("unsigned"))["violations"][0]["constraint_id"] == "aep_signature"
+
+
+def test_stream_admission_matches_admit_records() -> None:
+    import polars as pl
+
+    from engine.admission import admit_records
+    from engine.policy import load_policy
+    from engine.products.stream import _admission
+
+    action = {"action_id": "a", "tool_name": "w", "state_changing": True, "timestamp_ms": 1, "result_digest": "d"}
+    variants = [
+        good(), good(recording_mode="full"), good(recording_mode="delta", repo_commit="c", model_id="m"),
+        good(actions=[action], tool_manifest_digest="t",
+             verifier_results=[{"verifier_id": "repair-check", "passed": True}]),
+        good(actions=[dict(action, result_digest=None) | {"precondition_digest": "p"}],
+             capability_decisions=[{"capability": "c", "subject": "s", "resource": "r", "decision": "allow"}]),
+    ]
+    if SMOKE.exists():
+        variants += [x for x in SMOKE.read_text().splitlines() if x.strip()]
+    expected = admit_records(pl.DataFrame({"source": ["t"] * len(variants), "line": list(range(len(variants))),
+                                           "raw": variants}), load_policy())
+    got = [_admission(v) for v in variants]
+    assert got == list(zip(expected["score"].to_list(), expected["category"].to_list(), strict=True))
