@@ -81,7 +81,7 @@ def distinct_lower_bound(f: Features, n: int) -> np.ndarray:
     return out
 
 
-def _live_rows(f: Features, index: EvalIndex, t: float) -> np.ndarray:
+def _live_rows(f: Features, index: EvalIndex, t: float) -> tuple[np.ndarray, np.ndarray]:
     """Rows for which some n leaves an eval size inside the length window [t LB_n, UB_n / t].
 
     UB_n = L - n + 1. LB_n uses |A_(k+1)| >= |A_k| - 1 (every k-gram but possibly the last one
@@ -97,7 +97,7 @@ def _live_rows(f: Features, index: EvalIndex, t: float) -> np.ndarray:
         left = np.searchsorted(sizes, t * lower - _EPS, side="left")
         right = np.searchsorted(sizes, upper / t + _EPS, side="right")
         live |= (upper > 0) & (right > left)
-    return live
+    return live, lb5
 
 
 def anchor_scores(f: Features, index: EvalIndex, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -106,31 +106,38 @@ def anchor_scores(f: Features, index: EvalIndex, t: float) -> tuple[np.ndarray, 
     if t > 1.0 or n_rows == 0:
         return np.full(n_rows, np.nan), np.full(n_rows, -1, dtype=np.int64)
     tt = np.full(n_rows, t)
-    live = _live_rows(f, index, t)
+    live, lb5 = _live_rows(f, index, t)
+    lengths = f.stream.lengths
+    n_eval = max(index.n_eval, 1)
     found = []
     for n in CHAR_NS:
         level = index.char[n]
-        if level.anchors.height == 0 or not live.any():
+        if level.anchor_g.size == 0 or not live.any():
             continue
         r, g = char_grams(f, n)
-        hit = live[r]
-        hit[hit] = level.anchor_filter.contains(g[hit])
-        if not hit.any():
+        sel = np.flatnonzero(live[r])
+        sel = sel[level.anchor_filter.maybe(g[sel])]
+        rq, gq = r[sel], g[sel]
+        lo = np.searchsorted(level.anchor_g, gq, side="left")
+        cnt = np.searchsorted(level.anchor_g, gq, side="right") - lo
+        total = int(cnt.sum())
+        if total == 0:
             continue
-        hits = dedupe(r[hit], g[hit]).rename({"r": "a"})
-        pairs = (
-            hits.join(level.anchors.rename({"r": "b"}), on="g", how="inner")
-            .group_by("a", "b")
-            .agg(pl.len().alias("k"))
-        )
-        a = pairs["a"].to_numpy()
-        b = pairs["b"].to_numpy()
-        upper = np.clip(f.stream.lengths[a] - n + 1, 0, None)
-        ok = (pairs["k"].to_numpy() >= level.need[b]) & (t * level.sizes[b] <= upper + _EPS)
-        pairs = pairs.filter(pl.Series(ok)).select("a", "b")
-        if pairs.height == 0:
+        # expand each hit to the eval rows anchoring that n-gram; repeated n-grams of a text are
+        # counted again, which only makes the filter looser (never drops a true pair)
+        a = np.repeat(rq, cnt)
+        b = level.anchor_b[np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)]
+        sb = level.sizes[b]
+        upper = np.clip(lengths[a] - n + 1, 0, None)
+        lower = np.maximum(lb5[a] - (n - 5), 1)
+        ok = (t * sb <= upper + _EPS) & (sb >= t * lower - _EPS)
+        keys, k = np.unique(a[ok] * n_eval + b[ok], return_counts=True)
+        pa, pb = keys // n_eval, keys % n_eval
+        good = k >= level.need[pb]
+        if not good.any():
             continue
-        rows = np.unique(pairs["a"].to_numpy())
+        pairs = pl.DataFrame({"a": pa[good], "b": pb[good]})
+        rows = np.unique(pa[good])
         sets = _exact_sets(f, n, rows)
         found.append(_score_pairs(pairs, sets, set_sizes(sets, n_rows), level.sets, level.sizes, tt))
     return _best(found, n_rows)

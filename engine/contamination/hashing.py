@@ -11,14 +11,17 @@ Symbol values: characters map to a seeded random 64-bit table over all code poin
 value is `mix64` (a bijection) of its span hash over character values.
 
 Collision bound (the argument, not a string check, is what makes verdicts exact). For two
-distinct n-grams the difference of their hashes is a linear form sum_c a_c v(c) with each a_c a
-sum of +-P^k. With uniform independent v(c) it vanishes with probability 2^(s-64), s the 2-adic
-valuation of the coefficient; `max_valuation` checks exhaustively that s <= 8 for n <= 13, so a
-pair of distinct n-grams collides with probability <= 2^-56, and with k distinct n-grams in a run
-the chance of any collision is <= k^2/2^57 (the generic k^2/2^65 up to that factor). Only
-collisions between a training n-gram and an eval n-gram can change a score; for the 1M x 10k
-benchmark (about 2e8 training and 1e6 eval token 8-grams) that probability is < 2e8 * 1e6 / 2^56
-~ 3e-3 for the whole run, and a collision moves one intersection count by one.
+distinct n-grams the difference of their hashes is a linear form sum_c a_c v(c) over the symbols
+c, each a_c a sum of +-P^k. With uniform independent v(c) it vanishes with probability 2^(s-64),
+s the 2-adic valuation of the coefficient. When some symbol occurs in one n-gram at one position
+and not in the other (almost every pair), a_c = P^k is odd: probability exactly 2^-64. Worst
+case over all coefficient patterns (`max_valuation`, exhaustive): s <= 12 for n = 8, 14 for
+n = 10, 17 for n = 13, i.e. <= 2^-47 per pair. So with k distinct n-grams the chance of any
+collision is about k^2/2^65 in the generic case (k^2/2^48 for adversarially repetitive pairs).
+Only a collision between a training n-gram and an eval n-gram (or two n-grams of one text)
+can change a score, by one in one intersection count; for the 1M x 10k benchmark (2e8 training,
+1e6 eval token 8-grams) the generic bound gives < 2e8 * 1e6 / 2^64 ~ 1e-5 for the whole run.
+Verdicts are not re-checked on strings: this bound is the argument (tests check the constants).
 """
 
 from __future__ import annotations

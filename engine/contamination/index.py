@@ -56,6 +56,8 @@ class CharLevel:
     anchors: pl.DataFrame  # (g, r): the first |B| - ceil(t|B|) + K_B n-grams of B by (df, g)
     need: np.ndarray  # K_B per eval row
     anchor_filter: HashFilter
+    anchor_g: np.ndarray  # anchors sorted by hash ...
+    anchor_b: np.ndarray  # ... and their eval rows
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def build_eval_index(texts: pl.Series, ngram: int, char_threshold: float,
         sizes = set_sizes(sets, n)
         doc_freq = sets.group_by("g").agg(pl.len().cast(pl.Int64).alias("df"))
         anchors, need = _anchors(sets, sizes, doc_freq, min(char_threshold, 1.0), bg[k])
+        by_g = anchors.sort("g", "r")
         char[k] = CharLevel(sets, sizes, np.sort(sizes[sizes > 0]), doc_freq, anchors, need,
-                            HashFilter(anchors["g"].to_numpy()))
+                            HashFilter(anchors["g"].to_numpy()), by_g["g"].to_numpy(), by_g["r"].to_numpy())
     return EvalIndex(n, ngram, tok, set_sizes(tok, n), HashFilter(tok["g"].to_numpy()), HashFilter(hit), char)

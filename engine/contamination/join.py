@@ -98,12 +98,17 @@ class HashFilter:
         bitmap[(self.sorted >> self.shift).astype(np.int64)] = True
         self.bitmap = np.packbits(bitmap, bitorder="little")
 
-    def contains(self, hashes: np.ndarray) -> np.ndarray:
+    def maybe(self, hashes: np.ndarray) -> np.ndarray:
+        """False only for certain non-members."""
         if self.sorted.size == 0 or hashes.size == 0:
             return np.zeros(hashes.size, dtype=bool)
         top = (hashes >> self.shift).astype(np.int64)
-        maybe = ((self.bitmap[top >> 3] >> (top & 7).astype(np.uint8)) & 1).astype(bool)
-        idx = np.flatnonzero(maybe)
+        return ((self.bitmap[top >> 3] >> (top & 7).astype(np.uint8)) & 1).astype(bool)
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        if self.sorted.size == 0 or hashes.size == 0:
+            return np.zeros(hashes.size, dtype=bool)
+        idx = np.flatnonzero(self.maybe(hashes))
         cand = hashes[idx]
         pos = np.searchsorted(self.sorted, cand).clip(max=self.sorted.size - 1)
         out = np.zeros(hashes.size, dtype=bool)
