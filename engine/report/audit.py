@@ -293,6 +293,8 @@ def run_audit(paths: Sequence[str], options: AuditOptions) -> AuditResult:
         check_kind(options.kind)
     plist = [str(p) for p in paths]
     total = sum(s.size for s in expand_paths(plist))  # missing inputs fail here, before any output
+    if options.eval_items:
+        expand_paths(list(options.eval_items))
     options.out_dir.mkdir(parents=True, exist_ok=True)
     store = options.out_dir / STORE_NAME
     tmp = options.out_dir / f".{STORE_NAME}.tmp-{os.getpid()}"
