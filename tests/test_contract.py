@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -104,3 +105,26 @@ def test_fast_path_covers_the_main_kinds() -> None:
     for kind in ("aep", "rollout", "compliance", "sft", "dpo", "ppo"):
         assert fast_checks(kind) is not None, root_node(kind).unsupported_reasons()
     assert fast_checks("eval") is None
+
+
+def test_store_tables_conform_to_the_pandera_models(tmp_path: Path) -> None:
+    """The evidence store's normalised tables, ingested from the smoke data, pass the contract's models."""
+    import duckdb
+
+    from engine.ingest import ingest
+
+    smoke = Path(__file__).resolve().parents[1] / "data" / "smoke"
+    store = tmp_path / "e.duckdb"
+    ingest([str(smoke)], str(store))
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        checked = 0
+        for table in TABLES:
+            frame = con.sql(f"select * from {table}").pl()  # noqa: S608 - fixed table names
+            if frame.height == 0:
+                continue
+            pandera_schema(table).validate(frame, lazy=True)
+            checked += 1
+    finally:
+        con.close()
+    assert checked >= 8

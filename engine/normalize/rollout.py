@@ -21,7 +21,7 @@ S, F, INT = pl.String(), pl.Float64(), pl.Int64()
 
 ROLLOUT_SPEC: dict[str, Spec] = {
     "rollout_id": S, "branch_index": INT, "task": S, "session_id": S, "temperature": F, "seed": INT,
-    "final_answer": S, "objective_score": F, "objective_status": S, "rank": INT, "total_score": F,
+    "final_answer": S, "objective_score": INT, "objective_status": S, "rank": INT, "total_score": F,
     "build_result": {"status": S, "exit_code": INT},
     "provenance": {"model_id": S, "source": S},
     "tool_call_sequence": [{

@@ -47,7 +47,7 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "output_refs": _t(run_id=S, idx=INT, uri=S, digest=S, redaction_profile=S),
     "rollouts": _t(
         rollout_id=S, branch_index=INT, task=S, session_id=S, temperature=F, seed=INT, final_answer=S,
-        objective_score=F, objective_status=S, rank=INT, total_score=F, build_status=S, build_exit_code=INT,
+        objective_score=INT, objective_status=S, rank=INT, total_score=F, build_status=S, build_exit_code=INT,
         model_id=S, provenance_source=S, n_tool_calls=INT, n_tool_errors=INT,
     ),
     "tool_calls": _t(
