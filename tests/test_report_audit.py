@@ -135,8 +135,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "engine", "audit", str(SMOKE / "aep.jsonl"), "--out", str(tmp_path),
                           "--fail-on", "nonsense"], capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "--fail-on" in bad.stderr
-    with pytest.raises(Exception, match="nope.jsonl"):  # checked before the (long) ingest starts
+    from engine.errors import InputError
+
+    with pytest.raises(InputError) as err:  # checked before the (long) ingest starts
         run_audit([str(SMOKE / "aep.jsonl")], AuditOptions(out_dir=tmp_path / "o2", eval_items=(str(tmp_path / "nope.jsonl"),)))
+    assert str(err.value.path).endswith("nope.jsonl")
     assert not (tmp_path / "o2").exists()
 
 
