@@ -21,12 +21,15 @@ def score_aep(paths: tuple[str, ...]) -> tuple[pl.DataFrame, dict[str, str]]:
     """AEP records → source, line, raw, run_id, score, category, admitted (one row per record)."""
     from engine.admission import admit_records
     from engine.policy import load_policy
+    from engine.validate import structural_valid
 
     inputs = read_inputs(list(paths))
     recs = pl.from_arrow(inputs.records.select(["source", "line", "raw"]))
     assert isinstance(recs, pl.DataFrame)
     recs = recs.with_columns(pl.col("raw").str.strip_chars_end())
-    scored = admit_records(recs, load_policy())
+    # a structurally invalid record is `reject` with reason schema_invalid (exact jsonschema verdict)
+    valid = structural_valid(recs.with_columns(pl.lit("aep").alias("kind")))
+    scored = admit_records(recs.with_columns(valid), load_policy())
     return scored.select("source", "line", "raw", "run_id", "score", "category", "admitted"), inputs.digests
 
 
