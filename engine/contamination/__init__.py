@@ -1,9 +1,15 @@
 """Exact train/eval contamination detection (SPEC §6).
 
-Public entry: `engine.contamination.api.detect_contamination`. The modules hold one concept each:
-normalize (text preparation), tokens (Python-`re` compatible `\\w+` tokens), hashing (64-bit
-n-gram hashes), index (eval side), join (candidate generation and exact intersections),
-charsim (the char n-gram path with length and prefix filters), scores/rules (scores and flags).
+Public entry: `engine.contamination.api.detect_contamination` (two text columns -> one row per
+training text + summary); `engine.contamination.run.run_contamination` is the CLI pipeline.
+
+Modules, one concept each: config (thresholds, rule), normalize (NFKC, invisible characters,
+whitespace, lower-case -> a flat code-point stream), tokens (`\\w+` exactly as Python's `re`),
+hashing (64-bit polynomial n-gram hashes from prefix sums; collision bound), index (featurising
+and the eval-side index), join (membership filter, prefix filter, exact intersection counts),
+scores (token Jaccard, containment, 13-gram hits), charsim (char n-gram path: length filters,
+anchor count filter, prefix filter), rules (flags), records (texts and ids from input records),
+run (reading, scoring, writing flagged rows).
 """
 
 from __future__ import annotations
