@@ -144,7 +144,7 @@ def iter_json_blocks(src: SourceFile, block_bytes: int = BLOCK_BYTES) -> Iterato
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             excerpt = json.dumps(item, ensure_ascii=False)[:200]
-            block.rejects.append((number, excerpt, f"item is a JSON {_json_type(item)}, not an object"))
+            block.rejects.append((number, excerpt, f"item is a JSON {json_type_name(item)}, not an object"))
             continue
         text = json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass")
         block.numbers.append(number)
@@ -157,7 +157,8 @@ def iter_json_blocks(src: SourceFile, block_bytes: int = BLOCK_BYTES) -> Iterato
         yield block
 
 
-def _json_type(value: object) -> str:
+def json_type_name(value: object) -> str:
+    """The JSON type of a decoded value, for messages (`a JSON array, not an object`)."""
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
 
-from engine.io.lines import LineBlock
+from engine.io.lines import LineBlock, json_type_name
 
 SUB_BLOCK_LINES = 2048  # bisection stays shallow; sub-blocks parse in parallel threads
 _EXCERPT = 200
@@ -82,18 +82,6 @@ def _parse_sub_block(lines: list[bytes], lo: int, hi: int, schema: pa.Schema) ->
     bad: list[int] = []
     _parse_range(lines, lo, hi, schema, good, bad)
     return good, bad
-
-
-def json_type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def excerpt(line: bytes) -> str:
