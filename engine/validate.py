@@ -300,6 +300,7 @@ def _finish_chain(report: ValidationReport, verifier: Any) -> None:
 def validate_paths(paths: Sequence[str], options: ValidateOptions,
                    on_batch: Callable[[RecordBatch, pl.DataFrame], None] | None = None) -> ValidationReport:
     """Validate every record under `paths`; stream errors to `options.errors_path` if given."""
+    from engine.io.prefetch import prefetch
     from engine.io.sources import expand_paths
     from engine.progress import ByteProgress
 
@@ -311,7 +312,7 @@ def validate_paths(paths: Sequence[str], options: ValidateOptions,
     valid_before_chain: list[pl.DataFrame] = []
     try:
         with ByteProgress(total, "validating", enabled=options.progress) as progress:
-            for batch in iter_record_batches(paths, kind=options.kind):
+            for batch in prefetch(iter_record_batches(paths, kind=options.kind)):
                 verdicts, errors = verdicts_of_batch(batch)
                 if verifier is not None:
                     verdicts = _authenticate(verifier, batch, verdicts)
