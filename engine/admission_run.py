@@ -157,6 +157,7 @@ def iter_evidence(paths: Sequence[str], *, kind: str | None = None, progress: bo
 
     `counters` (if given) receives `skipped_other_kinds` and `quarantine` (source, line, excerpt,
     reason rows of lines that are not JSON objects)."""
+    from engine.io.prefetch import prefetch
     from engine.io.records import iter_record_batches
     from engine.io.sources import expand_paths
     from engine.progress import ByteProgress
@@ -166,7 +167,7 @@ def iter_evidence(paths: Sequence[str], *, kind: str | None = None, progress: bo
     counters.setdefault("quarantine", [])
     total = sum(s.size for s in expand_paths(list(paths)))
     with ByteProgress(total, "reading evidence", enabled=progress) as bar:
-        for seq, batch in enumerate(iter_record_batches(paths, kind=kind)):
+        for seq, batch in enumerate(prefetch(iter_record_batches(paths, kind=kind))):
             counters["quarantine"].extend((batch.source, n, ex, reason) for n, ex, reason in batch.quarantine)
             for part in batch.parts:
                 if kind is None and part.kind not in _SCORABLE_KINDS:

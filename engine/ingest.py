@@ -21,6 +21,7 @@ import polars as pl
 import xxhash
 
 from engine.admission import OUTPUT_COLUMNS, admit_records, decode_evidence, score_frame
+from engine.io.prefetch import prefetch
 from engine.io.records import QUARANTINE_SCHEMA, RECORD_SCHEMA, KindBatch, RecordBatch, iter_record_batches
 from engine.io.sources import SourceFile, expand_paths
 from engine.normalize import TABLE_SCHEMAS, normalize_records, normalize_typed_aep, record_key, table_kind
@@ -266,7 +267,7 @@ def _ingest_source(
     try:
         completed = False
         try:
-            for batch in iter_record_batches([src.path], kind=options.kind):
+            for batch in prefetch(iter_record_batches([src.path], kind=options.kind)):
                 worker.submit(batch, verdicts_of_batch(batch))
                 if progress is not None:
                     progress(batch.nbytes)
