@@ -18,6 +18,7 @@ from engine.normalize.common import KEYS
 from engine.normalize.compliance import COMPLIANCE_SPEC, compliance_tables
 from engine.normalize.decode import JSON, Spec, decode, spec_from_dtype
 from engine.normalize.evals import EVAL_SPEC, eval_tables
+from engine.normalize.extras import top_level_extras
 from engine.normalize.rollout import ROLLOUT_SPEC, rollout_tables
 from engine.normalize.tables import KIND_TABLES, TABLE_SCHEMAS, conform, empty
 
@@ -95,7 +96,7 @@ def normalize_typed_aep(typed: pl.DataFrame) -> dict[str, pl.DataFrame]:
         frame = frame.with_columns(
             pl.when(mentions).then(pl.col("raw").str.json_path_match("$.prev_record_hash")).alias("prev_record_hash")
         )
-    return aep_tables(frame)
+    return aep_tables(frame.with_columns(top_level_extras(typed.get_column("raw"))))
 
 
 def _other(records: pl.DataFrame) -> pl.DataFrame:
@@ -115,6 +116,8 @@ def normalize_records(records: pl.DataFrame) -> dict[str, pl.DataFrame]:
         part = records.filter(pl.col("kind") == kind)
         if part.height:
             typed = part.select(KEYS).hstack(decode(part["raw"], kind_spec(kind)))
+            if kind == "aep":
+                typed = typed.with_columns(top_level_extras(part.get_column("raw")))
             out.update(split(typed))
     others = records.filter(~pl.col("kind").is_in(known))
     if others.height:

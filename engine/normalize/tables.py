@@ -33,6 +33,7 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         n_input_refs=INT, n_output_refs=INT, n_decisions=INT, n_denials=INT, n_actions=INT, n_state_changing=INT,
         n_state_changing_evidenced=INT, n_verifiers=INT, n_verifiers_passed=INT,
         token_limit=F, token_spent=F, latency_limit_ms=F, latency_actual_ms=F, tool_limit=F, tool_spent=F,
+        extras=S,  # top-level fields the contract does not declare, as a JSON object (engine.normalize.extras)
         # copied from `admission` at ingest so that run_summary is a plain scan (no 1M x 1M join)
         admission_score=F, admission_category=S,
     ),
