@@ -18,7 +18,6 @@ Corrections to the original (SPEC §5): aep/v0.5 is a known version; `min_score`
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -388,22 +387,3 @@ def admit_records(records: pl.DataFrame, policy: AdmissionPolicy) -> pl.DataFram
     base = records.select("source", "line", "raw", *(["structural_valid"] if "structural_valid" in records.columns else []))
     scored = score_frame(decode_evidence(base), policy)
     return scored.select(*OUTPUT_COLUMNS, "raw")
-
-
-def summarize(scored: pl.DataFrame, policy: AdmissionPolicy) -> dict[str, Any]:
-    counts = dict(scored.group_by("category").len().iter_rows()) if scored.height else {}
-    by_category = {c: int(counts.get(c, 0)) for c in CATEGORIES}
-    n = scored.height
-    mean = float(py_round(pl.Series([scored["score"].sum() / n]), 4)[0]) if n else 0.0
-    admitted = sum(by_category[c] for c in TRAIN_CATEGORIES)
-    return {
-        "records": n,
-        "by_category": by_category,
-        "mean_score": mean,
-        "admitted": admitted,
-        "rejected": by_category["reject"],
-        "audit_only": by_category["audit_only"],
-        "schema_invalid": int((~scored["structural_valid"]).sum()) if n else 0,
-        "policy": policy.name,
-        "min_score": policy.min_score,
-    }

@@ -17,12 +17,13 @@ from typing import Any, Literal
 import polars as pl
 
 from engine.admission import (
+    CATEGORIES,
     DIMENSIONS,
     OUTPUT_COLUMNS,
     TRAIN_CATEGORIES,
     decode_evidence,
+    py_round,
     score_frame,
-    summarize,
     typed_evidence,
 )
 from engine.io.records import KindBatch
@@ -230,3 +231,23 @@ def record_rows(scored: pl.DataFrame, top: int) -> list[dict[str, Any]]:
     """The first `top` scored rows as plain dicts (for display)."""
     cols = ["source", "line", "run_id", "trace_id", "score", "category", "reasons", *(f"dim_{d}" for d in DIMENSIONS)]
     return scored.head(top).select(cols).to_dicts()
+
+
+def summarize(scored: pl.DataFrame, policy: AdmissionPolicy) -> dict[str, Any]:
+    """The `engine admit --format json` summary: counts by category, mean score, admitted."""
+    counts = dict(scored.group_by("category").len().iter_rows()) if scored.height else {}
+    by_category = {c: int(counts.get(c, 0)) for c in CATEGORIES}
+    n = scored.height
+    mean = float(py_round(pl.Series([scored["score"].sum() / n]), 4)[0]) if n else 0.0
+    admitted = sum(by_category[c] for c in TRAIN_CATEGORIES)
+    return {
+        "records": n,
+        "by_category": by_category,
+        "mean_score": mean,
+        "admitted": admitted,
+        "rejected": by_category["reject"],
+        "audit_only": by_category["audit_only"],
+        "schema_invalid": int((~scored["structural_valid"]).sum()) if n else 0,
+        "policy": policy.name,
+        "min_score": policy.min_score,
+    }

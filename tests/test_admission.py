@@ -19,8 +19,8 @@ from engine.admission import (
     format_2f,
     py_round,
     score_frame,
-    summarize,
 )
+from engine.admission_run import summarize
 from engine.errors import InputError
 from engine.policy import DIMENSIONS, load_policy
 from tests.reference.admission import adversarial_record, score_record
