@@ -14,7 +14,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from engine.contamination.charsim import anchor_scores, pair_scores, prefix_scores
+from engine.contamination.charexact import exact_char_best
+from engine.contamination.charfilter import char_candidates
 from engine.contamination.config import ContaminationConfig, Rule
 from engine.contamination.index import EvalIndex, build_eval_index, featurize
 from engine.contamination.rules import containment_flags, flags, jaccard_flags
@@ -55,26 +56,22 @@ def score_batch(texts: pl.Series, index: EvalIndex, cfg: ContaminationConfig) ->
     ts = token_scores(f, index)
     hits = any_hit(f, index)
     if cfg.exact_char_scores:
-        cj, cb = prefix_scores(f, index, np.zeros(n), np.arange(n))
+        cj, cb = exact_char_best(f, index.char, np.arange(n))
+    elif cfg.char_threshold <= 1.0:
+        cj, cb = exact_char_best(f, index.char, np.flatnonzero(char_candidates(f, index.char)))
     else:
-        cj, cb = anchor_scores(f, index, cfg.char_threshold)
+        cj, cb = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
     jflag = jaccard_flags(ts.jaccard, cj, cfg)
     cflag = containment_flags(ts.containment, cfg)
     flagged = flags(jflag, cflag, cfg.rule)
-
-    # Flagged rows must report their exact best char Jaccard even below char_threshold: the
-    # pair with the best token partner gives a lower bound, and a prefix-filtered pass at that
-    # bound finds the maximum (t = 0 when there is no partner: every sharing pair is counted).
-    need = np.flatnonzero(flagged & np.isnan(cj))
-    if need.size:
-        partner = ts.best_b[need]
-        lb = np.zeros(need.size)
-        has = partner >= 0
-        lb[has] = pair_scores(f, index, need[has], partner[has])
-        t2 = np.full(n, 2.0)
-        t2[need] = lb
-        cj2, cb2 = prefix_scores(f, index, t2, need)
-        cj[need], cb[need] = cj2[need], cb2[need]
+    if not cfg.exact_char_scores:
+        # below the threshold the score is reported only for flagged rows (null = below it)
+        low = ~flagged & ~(cj >= cfg.char_threshold)
+        cj[low], cb[low] = np.nan, -1
+        need = np.flatnonzero(flagged & np.isnan(cj))
+        if need.size:
+            cj2, cb2 = exact_char_best(f, index.char, need)
+            cj[need], cb[need] = cj2[need], cb2[need]
 
     best_b = np.where(ts.best_b >= 0, ts.best_b, cb)
     out = pl.DataFrame({
