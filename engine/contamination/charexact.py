@@ -19,7 +19,7 @@ from engine.contamination.charindex import CharIndex
 from engine.contamination.config import CHAR_NS
 from engine.contamination.hashing import row_ngram_positions, span_hashes
 from engine.contamination.index import Features
-from engine.contamination.join import dedupe, set_sizes
+from engine.contamination.join import dedupe, set_sizes, sorted_unique
 
 PRODUCT_ROWS = 256  # rows per sparse product (bounds the pairs held at once)
 
@@ -29,10 +29,11 @@ def exact_char_best(f: Features, ci: CharIndex, rows: np.ndarray) -> tuple[np.nd
     n_rows = f.n_rows
     best = np.full(n_rows, np.nan)
     best_b = np.full(n_rows, -1, dtype=np.int64)
-    rows = np.unique(rows)
+    rows = sorted_unique(rows)
     if rows.size == 0:
         return best, best_b
-    found_a, found_b, found_j = [], [], []
+    top_j = np.zeros(rows.size)
+    top_b = np.full(rows.size, -1, dtype=np.int64)
     for n in CHAR_NS:
         level = ci.levels[n]
         local, starts = row_ngram_positions(f.stream.lengths, rows, n)
@@ -46,21 +47,29 @@ def exact_char_best(f: Features, ci: CharIndex, rows: np.ndarray) -> tuple[np.nd
         mat = sp.csr_matrix((np.ones(int(shared.sum()), dtype=np.int32), (sets["r"].to_numpy()[shared], pos[shared])),
                             shape=(rows.size, level.vocab.size))
         for lo in range(0, rows.size, PRODUCT_ROWS):
-            prod = (mat[lo : lo + PRODUCT_ROWS] @ level.matrix).tocoo()
-            a = prod.row.astype(np.int64) + lo
-            b = prod.col.astype(np.int64)
-            c = prod.data.astype(np.int64)
-            found_a.append(a)
-            found_b.append(b)
-            found_j.append(c / (sa[a] + level.sizes[b] - c))
-    best[rows] = 0.0
-    if found_a:
-        a = np.concatenate(found_a)
-        b = np.concatenate(found_b)
-        j = np.concatenate(found_j)
-        order = np.lexsort((b, -j, a))
-        a, b, j = a[order], b[order], j[order]
-        first = np.flatnonzero(np.concatenate(([True], a[1:] != a[:-1]))) if a.size else a
-        best[rows[a[first]]] = j[first]
-        best_b[rows[a[first]]] = b[first]
+            _merge_best(mat[lo : lo + PRODUCT_ROWS] @ level.matrix, lo, sa, level.sizes, top_j, top_b)
+    best[rows] = top_j
+    best_b[rows] = top_b
     return best, best_b
+
+
+def _merge_best(prod: sp.csr_matrix, lo: int, sa: np.ndarray, sb: np.ndarray, top_j: np.ndarray,
+                top_b: np.ndarray) -> None:
+    """Fold one product block (rows lo.., counts per eval column) into the running best per row:
+    higher Jaccard wins, then the lower eval row (no sorting: per-row reductions over CSR)."""
+    counts = np.diff(prod.indptr)
+    nonempty = np.flatnonzero(counts)
+    if nonempty.size == 0:
+        return
+    row = np.repeat(np.arange(counts.size), counts)
+    b = prod.indices.astype(np.int64)
+    c = prod.data.astype(np.int64)
+    j = c / (sa[row + lo] + sb[b] - c)
+    starts = prod.indptr[:-1][nonempty]
+    jmax = np.maximum.reduceat(j, starts)
+    at_max = j == np.repeat(jmax, counts[nonempty])
+    bmin = np.minimum.reduceat(np.where(at_max, b, np.iinfo(np.int64).max), starts)
+    r = nonempty + lo
+    better = (jmax > top_j[r]) | ((jmax == top_j[r]) & ((top_b[r] < 0) | (bmin < top_b[r])))
+    top_j[r[better]] = jmax[better]
+    top_b[r[better]] = bmin[better]

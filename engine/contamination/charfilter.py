@@ -18,16 +18,16 @@ decides exactly). Per row A, with only the 5-gram hashes of the row:
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 
-from engine.contamination.charindex import EPS, CharIndex
+from engine.contamination.charindex import EPS, GROUP, CharIndex
 from engine.contamination.config import CHAR_NS
-from engine.contamination.hashing import all_span_hashes, row_ngram_positions
+from engine.contamination.hashing import all_span_hashes
 from engine.contamination.index import Features
 
 BUCKET_BITS = 14
 LB_ROWS = 256
-MAX_BINS = 1 << 22  # (rows x band members) counters per bincount
+MAX_BINS = 1 << 24  # (rows x band members) pairs per probe run
+GAP = 32  # rows of other bands tolerated inside one contiguous probe run
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -37,21 +37,22 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - first, counts)
 
 
-def _lower_bounds(local: np.ndarray, hashes: np.ndarray, n_local: int) -> np.ndarray:
-    out = np.zeros(n_local, dtype=np.int64)
-    bucket = (hashes >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)
-    cuts = np.searchsorted(local, np.arange(0, n_local + LB_ROWS, LB_ROWS))
-    mat = np.zeros((LB_ROWS, 1 << BUCKET_BITS), dtype=bool)
-    for i in range(cuts.size - 1):
-        lo, hi = cuts[i], cuts[i + 1]
-        if hi == lo:
+def _lower_bounds(h5: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """LB_5 per stream row: occupied buckets over the row's positions, minus the 4 positions
+    whose spans cross the row end (each adds at most one bucket)."""
+    n_rows = lengths.size
+    out = np.zeros(n_rows, dtype=np.int64)
+    mat = np.zeros(LB_ROWS << BUCKET_BITS, dtype=bool)
+    for r0 in range(0, n_rows, LB_ROWS):
+        r1 = min(r0 + LB_ROWS, n_rows)
+        p0, p1 = int(offsets[r0]), min(int(offsets[r1 - 1] + lengths[r1 - 1]), h5.size)
+        if p1 <= p0:
             continue
-        r0 = i * LB_ROWS
+        local = np.repeat(np.arange(r1 - r0, dtype=np.int64) << BUCKET_BITS, lengths[r0:r1])[: p1 - p0]
         mat[:] = False
-        mat[local[lo:hi] - r0, bucket[lo:hi]] = True
-        k = min(LB_ROWS, n_local - r0)
-        out[r0 : r0 + k] = np.count_nonzero(mat[:k], axis=1)
-    return out
+        mat[local + (h5[p0:p1] >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)] = True
+        out[r0:r1] = np.count_nonzero(mat[: (r1 - r0) << BUCKET_BITS].reshape(r1 - r0, -1), axis=1)
+    return np.where(lengths >= 5, np.maximum(out - 4, 1), 0)
 
 
 def _in_window(sizes: np.ndarray, lb: np.ndarray, ub: np.ndarray, t: float) -> np.ndarray:
@@ -60,19 +61,30 @@ def _in_window(sizes: np.ndarray, lb: np.ndarray, ub: np.ndarray, t: float) -> n
     return (ub > 0) & (right > left)
 
 
+def _runs(rows: np.ndarray, max_rows: int) -> list[tuple[int, int]]:
+    """Cover sorted `rows` by stream row ranges [lo, hi] with small gaps, at most max_rows each."""
+    out = []
+    lo = prev = int(rows[0])
+    for r in rows[1:].tolist():
+        if r - prev > GAP or r - lo >= max_rows:
+            out.append((lo, prev))
+            lo = r
+        prev = r
+    out.append((lo, prev))
+    return out
+
+
 def char_candidates(f: Features, ci: CharIndex) -> np.ndarray:
     """Boolean per stream row: True where some char Jaccard >= ci.t is possible."""
     n_rows = f.n_rows
     lengths = f.stream.lengths
     cand = np.zeros(n_rows, dtype=bool)
-    rows5 = np.flatnonzero(lengths >= 5)
-    if rows5.size == 0 or ci.n_eval == 0:
+    if not (lengths >= 5).any() or ci.n_eval == 0:
         return cand
     t = ci.t
-    local, starts = row_ngram_positions(lengths, rows5, 5)
-    h5 = all_span_hashes(f.cprefix, 5)[starts]
-    lb5 = np.zeros(n_rows, dtype=np.int64)
-    lb5[rows5] = _lower_bounds(local, h5, rows5.size)
+    offsets = np.cumsum(lengths) - lengths
+    h5 = all_span_hashes(f.cprefix, 5)
+    lb5 = _lower_bounds(h5, offsets, lengths)
     ub = {n: np.clip(lengths - n + 1, 0, None) for n in CHAR_NS}
     lb = {n: np.where(ub[n] > 0, np.maximum(lb5 - (n - 5), 1), 0) for n in CHAR_NS}
     live = np.zeros(n_rows, dtype=bool)
@@ -82,45 +94,48 @@ def char_candidates(f: Features, ci: CharIndex) -> np.ndarray:
         loose |= _in_window(ci.loose_sizes[n], lb[n], ub[n], t)
     band = np.clip(np.searchsorted(ci.edges, lb5, side="right") - 1, 0, None)
     caps = np.array([ci.band_cap(i) for i in range(ci.edges.size)])
-    wide = ub[5] > caps[band]
-    cand |= live & (loose | wide)
+    cand |= live & (loose | (ub[5] > caps[band]))
     todo = live & ~cand
-    pos_first = np.zeros(n_rows, dtype=np.int64)
-    pos_count = np.zeros(n_rows, dtype=np.int64)
-    pos_count[rows5] = ub[5][rows5]
-    pos_first[rows5] = np.cumsum(pos_count[rows5]) - pos_count[rows5]
-    sizes = ci.sizes
+    row_end = offsets + lengths
     for i in np.unique(band[todo]).tolist():
         b_i = ci.band(int(i))
         members = b_i.members.size
         if members == 0:
             continue
-        rows_i = np.flatnonzero(todo & (band == i))
-        step = max(1, MAX_BINS // members)
-        for lo in range(0, rows_i.size, step):
-            chunk = rows_i[lo : lo + step]
-            idx = _ranges(pos_first[chunk], pos_count[chunk])
-            a_pos = np.repeat(np.arange(chunk.size, dtype=np.int64), pos_count[chunk])
-            hb = h5[idx]
-            hit = np.flatnonzero(b_i.bitmap[(hb >> b_i.shift).astype(np.int64)])
+        in_band = todo & (band == i)
+        for lo, hi in _runs(np.flatnonzero(in_band), max(1, MAX_BINS // members)):
+            p0, p1 = int(offsets[lo]), int(row_end[hi]) - 4
+            hb = h5[p0:p1]
+            hit = np.flatnonzero(b_i.occupied[(hb >> b_i.shift).astype(np.int64)])
             if hit.size == 0:
                 continue
-            joined = pl.DataFrame({"a": a_pos[hit], "g": hb[hit]}).join(b_i.postings, on="g", how="inner")
-            if joined.height == 0:
+            g = hb[hit]
+            hit += p0
+            row = np.searchsorted(row_end, hit, side="right")
+            ok = in_band[row] & (hit <= row_end[row] - 5)
+            g, row = g[ok], row[ok]
+            slot = (g >> b_i.shift).astype(np.int64)
+            first = b_i.start[slot]
+            count = b_i.start[slot + 1] - first
+            idx = _ranges(first, count)
+            rep = np.repeat(np.arange(g.size), count)
+            same = b_i.post_g[idx] == g[rep]
+            a = row[rep[same]] - lo
+            bl = b_i.post_bl[idx[same]]
+            # coarse counts per (row, group of GROUP members) bound every pair's count in the group
+            n_groups = (members + GROUP - 1) // GROUP
+            coarse = a * n_groups + bl // GROUP
+            sums = np.bincount(coarse, minlength=(hi - lo + 1) * n_groups)
+            keep = sums[coarse] >= b_i.group_req[bl // GROUP]
+            if not keep.any():
                 continue
-            key = joined["a"].to_numpy() * members + joined["bl"].to_numpy()
-            counts = np.bincount(key, minlength=chunk.size * members)
-            key = key[counts[key] >= b_i.req_min[key % members]]
-            if key.size == 0:
-                continue
-            key = np.unique(key)
-            row = chunk[key // members]
+            key, c = np.unique(a[keep] * members + bl[keep], return_counts=True)
+            pair_row = key // members + lo
             b = b_i.members[key % members]
-            c = counts[key]
-            ok = np.zeros(key.size, dtype=bool)
+            passes = np.zeros(key.size, dtype=bool)
             for j, n in enumerate(CHAR_NS):
-                s = sizes[b, j]
-                ok |= ((s > 0) & (s >= t * lb[n][row] - EPS) & (t * s <= ub[n][row] + EPS)
-                       & (c >= ci.req[b, j]))
-            cand[row[ok]] = True
+                s = ci.sizes[b, j]
+                passes |= ((s > 0) & (s >= t * lb[n][pair_row] - EPS) & (t * s <= ub[n][pair_row] + EPS)
+                           & (c >= ci.req[b, j]))
+            cand[pair_row[passes]] = True
     return cand

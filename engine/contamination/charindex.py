@@ -40,13 +40,14 @@ import scipy.sparse as sp
 
 from engine.contamination.config import CHAR_NS
 from engine.contamination.hashing import ngram_hashes, ngram_positions
-from engine.contamination.join import dedupe, prefix_length, set_sizes
+from engine.contamination.join import dedupe, prefix_length, set_sizes, sorted_unique
 
 ANCHOR_EXTRA = 0.05
 BAND_RATIO = 1.15
 SMALL_BANDS = 32  # LB_5 = 1..32 each get their own band, then geometric
 WIDE = 1.5
 EPS = 1e-9
+GROUP = 32  # band members per coarse hit counter (charfilter)
 NO_LEVEL = np.iinfo(np.int64).max // 4
 
 
@@ -63,9 +64,12 @@ class Band:
     cap: float  # rows of the band with len - 4 > cap are wide
     members: np.ndarray  # band-local index -> eval row
     req_min: np.ndarray  # per member: fewest anchor hits that can pass at some level
-    shift: np.uint64
-    bitmap: np.ndarray  # bool over the top bits of the anchor hashes
-    postings: pl.DataFrame  # (g, bl): anchor hash, band-local member index
+    group_req: np.ndarray  # min of req_min over each group of GROUP consecutive members
+    shift: np.uint64  # slot of a hash = its top bits
+    occupied: np.ndarray  # bool per slot: some anchor hash falls in it
+    start: np.ndarray  # postings of slot s are post_g/post_bl[start[s]:start[s + 1]]
+    post_g: np.ndarray  # anchor hashes, by slot
+    post_bl: np.ndarray  # band-local member index of each posting
 
 
 @dataclass
@@ -99,24 +103,29 @@ class CharIndex:
         ok = (self.key_hi >= self.t * lo - EPS) & (self.key_lo <= cap / self.t + EPS)
         ok &= (self.req < NO_LEVEL).any(axis=1)
         members = np.flatnonzero(ok)
+        members = members[np.argsort(self.key_hi[members], kind="stable")]  # groups of similar size
         local = np.full(self.n_eval, -1, dtype=np.int32)
         local[members] = np.arange(members.size, dtype=np.int32)
         r = self.anchors["r"].to_numpy()
         keep = ok[r]
-        post = pl.DataFrame({"g": self.anchors["g"].to_numpy()[keep], "bl": local[r[keep]]})
+        g = self.anchors["g"].to_numpy()[keep]
+        bl = local[r[keep]]
         req = np.where(self.req[members] > 0, self.req[members], NO_LEVEL).min(axis=1) if members.size else np.zeros(0, np.int64)
-        g = post["g"].to_numpy()
-        bits = int(np.clip(np.ceil(np.log2(max(np.unique(g).size, 1) * 8)), 10, 24))
+        bits = int(np.clip(np.ceil(np.log2(max(sorted_unique(g).size, 1) * 8)), 10, 22))
         shift = np.uint64(64 - bits)
-        bitmap = np.zeros(1 << bits, dtype=bool)
-        bitmap[(g >> shift).astype(np.int64)] = True
-        return Band(lo, cap, members, req, shift, bitmap, post)
+        slot = (g >> shift).astype(np.int64)
+        by_slot = np.argsort(slot, kind="stable")
+        start = np.searchsorted(slot[by_slot], np.arange((1 << bits) + 1)).astype(np.int64)
+        pad = np.full(-req.size % GROUP, NO_LEVEL, dtype=np.int64)
+        group_req = np.concatenate((req, pad)).reshape(-1, GROUP).min(axis=1) if req.size else req
+        return Band(lo, cap, members, req, group_req, shift, start[1:] > start[:-1], start, g[by_slot], bl[by_slot])
 
 
 def _exact_level(sets: pl.DataFrame, n_eval: int) -> ExactLevel:
     g = sets["g"].to_numpy()
-    vocab = np.unique(g)
-    ids = np.searchsorted(vocab, g)
+    ids = (sets["g"].rank("dense") - 1).to_numpy()
+    vocab = np.empty(int(ids.max()) + 1 if ids.size else 0, dtype=np.uint64)
+    vocab[ids] = g
     matrix = sp.csr_matrix((np.ones(g.size, dtype=np.int32), (ids, sets["r"].to_numpy())),
                            shape=(vocab.size, n_eval))
     return ExactLevel(vocab, matrix, set_sizes(sets, n_eval))

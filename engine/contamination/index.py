@@ -19,6 +19,7 @@ from engine.contamination.join import HashFilter, dedupe, set_sizes
 from engine.contamination.normalize import Stream, prepare_stream
 from engine.contamination.tokens import Tokens, char_prefix, tokenize
 
+
 @dataclass(frozen=True)
 class Features:
     stream: Stream

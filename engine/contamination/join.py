@@ -25,6 +25,14 @@ def dedupe(rows: np.ndarray, hashes: np.ndarray) -> pl.DataFrame:
     return pl.DataFrame({"r": rows.astype(np.int64, copy=False), "g": hashes}).unique(maintain_order=False)
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy 2's hash-based unique is far slower on 64-bit hashes)."""
+    out = np.sort(values)
+    if out.size:
+        out = out[np.concatenate(([True], out[1:] != out[:-1]))]
+    return out
+
+
 def set_sizes(frame: pl.DataFrame, n_rows: int) -> np.ndarray:
     """|set| per row id 0..n_rows-1 (0 for rows without n-grams)."""
     out = np.zeros(n_rows, dtype=np.int64)
@@ -91,7 +99,7 @@ class HashFilter:
     almost every non-member with one cache-friendly lookup, a binary search confirms the rest."""
 
     def __init__(self, members: np.ndarray) -> None:
-        self.sorted = np.unique(members)
+        self.sorted = sorted_unique(members)
         bits = int(np.clip(np.ceil(np.log2(max(self.sorted.size, 1) * 16)), 10, 28))
         self.shift = np.uint64(64 - bits)
         bitmap = np.zeros(1 << bits, dtype=bool)
