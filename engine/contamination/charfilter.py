@@ -9,10 +9,15 @@ decides exactly). Per row A, with only the 5-gram hashes of the row:
    A row is *live* if some level has an eval size in its window [t LB_n, UB_n / t].
 2. Rows whose window holds a loose eval item, or that are wide (see `charindex`), are
    candidates outright.
-3. Every other live row probes its 5-grams against the anchors of its LB_5 band (a bitmap on
-   the top hash bits rejects most positions, an equi-join finds the eval items anchoring the
-   rest), hits are counted per (row, eval item) with one `bincount`, and a pair is a candidate
-   if at some level n its length window holds and hits >= req_n(B) (`charindex`).
+3. Every other live row probes its 5-grams against the anchors of its LB_5 band: the batch is
+   featurised in length order, so a band's rows are a few contiguous runs of the stream and a
+   run probes a slice of the all-positions 5-gram hash array; an occupancy table on the top hash
+   bits rejects most positions, the slot directory expands the rest to (hash, member) postings
+   and equal hashes are kept. Hits are summed per (row, group of 32 size-sorted members) with one
+   `bincount`: a group whose sum is below the smallest requirement of its members cannot hold a
+   candidate. The rest are counted per (row, eval item), and a pair is a candidate if at some
+   level n its length window holds and hits >= req_n(B) (`charindex`). Hits count positions, so
+   a repeated anchor counts more than once: that only loosens the filter.
 """
 
 from __future__ import annotations
