@@ -55,7 +55,7 @@ def _series(col: TextColumn | None, name: str) -> pl.Series | None:
 def score_batch(texts: pl.Series, index: EvalIndex, cfg: ContaminationConfig) -> pl.DataFrame:
     """Scores for one batch of training texts (input row order; `train_index` is batch-local)."""
     # featurise in length order: rows of one size band are then contiguous in the stream
-    by_len = texts.fill_null("").str.len_bytes().arg_sort().to_numpy()
+    by_len = texts.fill_null("").str.len_bytes().arg_sort().to_numpy().astype(np.int64)
     f = featurize(texts.gather(by_len))
     f = replace(f, stream=replace(f.stream, order=by_len[f.stream.order]))
     n = f.n_rows
