@@ -122,13 +122,14 @@ def admission_rows(typed: pl.DataFrame, slow: pl.DataFrame, structural: pl.DataF
                    policy: AdmissionPolicy) -> pl.DataFrame:
     """Admission scores of a batch's AEP records, invalid ones included (they score `reject`).
 
-    `typed` rows were decoded by the reader with the contract's types and are scored from those
-    columns directly; `slow` rows (only Python's json could read them) go through admission's own
-    decoder. `structural` maps line → structural_valid.
+    `typed` rows were decoded by the reader with the contract's types and carry their
+    `structural_valid` verdict; they are scored from those columns directly. `slow` rows (only
+    Python's json could read them) go through admission's own decoder. `structural` maps
+    line → structural_valid.
     """
     frames = []
     if typed.height:
-        frame = typed.join(structural, on="line", how="left").with_columns(pl.lit(False).alias("dpo_pair"))
+        frame = typed.with_columns(pl.lit(False).alias("dpo_pair"))
         mentions = frame.filter(pl.col("raw").str.contains('"_dpo_pair_id"', literal=True))
         if mentions.height:  # an extra field the contract does not declare: decode it where it appears
             flags = decode_evidence(mentions.select("raw")).get_column("dpo_pair")
@@ -140,6 +141,20 @@ def admission_rows(typed: pl.DataFrame, slow: pl.DataFrame, structural: pl.DataF
         keys = slow.select("line", "record_key", pl.col("raw").str.json_path_match("$.model_id").alias("model_id"))
         frames.append(scored.join(keys, on="line", how="left").select("record_key", *ADMISSION_COLUMNS, "model_id"))
     return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def _line_flags(lines: pl.DataFrame, validation: pl.DataFrame) -> pl.DataFrame:
+    """`valid` and `structural_valid` for each row of `lines` (a `line` column), in its order.
+
+    Joining only the small flag columns and attaching them keeps the wide typed frame (its raw
+    text and nested lists) from being gathered row by row the way a join of it would."""
+    flags = validation.select("line", "valid", (pl.col("structural") == "valid").alias("structural_valid"))
+    return lines.select("line").join(flags, on="line", how="left", maintain_order="left").select(
+        pl.col("valid").fill_null(False), "structural_valid")
+
+
+def _rows_where(frame: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
+    return frame if mask.all() else frame.filter(mask)
 
 
 def _slow_frame(source: str, part: KindBatch) -> pl.DataFrame:
@@ -170,8 +185,10 @@ def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy,
     for part in batch.parts:
         slow = _keyed(_slow_frame(batch.source, part), digest)
         if part.kind == "aep":
-            typed = _keyed(part.typed.with_columns(pl.lit(batch.source).alias("source")), digest)
-            add(normalize_typed_aep(typed.join(valid_lines, on="line", how="semi")))
+            flags = _line_flags(part.typed, validation)
+            typed = _keyed(part.typed.with_columns(pl.lit(batch.source).alias("source"),
+                                                   flags["structural_valid"]), digest)
+            add(normalize_typed_aep(_rows_where(typed, flags["valid"]).drop("structural_valid")))
             add(normalize_records(slow.join(valid_lines, on="line", how="semi")))
             add({"admission": admission_rows(typed, slow, structural, policy)})
             typed_records = typed.select("record_key", "source", "line", pl.lit("aep").alias("kind"), "raw")

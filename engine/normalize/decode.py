@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any, TypeAlias
 
-import duckdb
 import polars as pl
+
+from engine.normalize.scratch import scratch_cursor
 
 JSON = "JSON"  # marker: keep this value as JSON text
 Spec: TypeAlias = "pl.DataType | str | dict[str, Spec] | list[Spec]"
@@ -71,9 +72,8 @@ def decode(raw: pl.Series, spec: dict[str, Spec]) -> pl.DataFrame:
     """One column per top-level field of `spec`, decoded from the JSON text in `raw`."""
     if raw.len() == 0:
         return pl.DataFrame(schema={name: _polars_type(sub) for name, sub in spec.items()})
-    con = duckdb.connect()
+    con = scratch_cursor()
     try:
-        con.execute("SET enable_progress_bar = false")
         con.register("batch_raw", pl.DataFrame({"raw": raw}).to_arrow())
         structure = json.dumps(duckdb_structure(spec))
         table = con.sql(_DECODE_SQL, params={"structure": structure}).to_arrow_table()
