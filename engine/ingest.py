@@ -31,6 +31,8 @@ from engine.store import DuckStore, LakeStore, open_store
 from engine.validate import verdicts_of_batch
 
 ProgressFn = Callable[[int], None]  # bytes of input consumed since the last call
+Checked = tuple[pl.DataFrame, pl.DataFrame]  # (verdicts, errors) of a batch from engine.validate
+BatchObserver = Callable[[RecordBatch, Checked], None]
 
 _DIGEST_CHUNK = 8 * 1024 * 1024
 _EXCERPT = 200
@@ -228,23 +230,26 @@ class _Worker:
     so memory stays bounded; an error on this thread surfaces on the next `submit` or `close`.
     """
 
-    def __init__(self, store: DuckStore | LakeStore, digest: str, policy: AdmissionPolicy) -> None:
-        self.store, self.digest, self.policy = store, digest, policy
+    def __init__(self, store: DuckStore | LakeStore, digest: str, policy: AdmissionPolicy,
+                 observer: BatchObserver | None = None) -> None:
+        self.store, self.digest, self.policy, self.observer = store, digest, policy, observer
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-ingest")
         self.pending: Future[None] | None = None
         self.buffer: dict[str, list[pl.DataFrame]] = {}
         self.buffered: dict[str, int] = {}
         self.rows: dict[str, int] = {}  # rows written per table
 
-    def submit(self, batch: RecordBatch, checked: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    def submit(self, batch: RecordBatch, checked: Checked) -> None:
         self.wait()
         self.pending = self.pool.submit(self._process, batch, checked)
 
-    def _process(self, batch: RecordBatch, checked: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    def _process(self, batch: RecordBatch, checked: Checked) -> None:
         for name, frame in batch_tables(batch, self.digest, self.policy, checked).items():
             self.buffer.setdefault(name, []).append(frame)
             self.buffered[name] = self.buffered.get(name, 0) + frame.height
             self.rows[name] = self.rows.get(name, 0) + frame.height
+        if self.observer is not None:
+            self.observer(batch, checked)
         if max(self.buffered.values(), default=0) >= FLUSH_ROWS:
             self._flush()
 
@@ -274,13 +279,13 @@ class _Worker:
 
 def _ingest_source(
     store: DuckStore | LakeStore, src: SourceFile, digest: str, options: IngestOptions,
-    progress: ProgressFn | None, summary: IngestSummary, replacing: bool,
+    progress: ProgressFn | None, summary: IngestSummary, replacing: bool, observer: BatchObserver | None,
 ) -> SourceResult:
     policy = load_policy(options.policy)
     if replacing:
         store.drop_sources([src.path], [digest])
     store.begin(digest, src.path)
-    worker = _Worker(store, digest, policy)
+    worker = _Worker(store, digest, policy, observer)
     try:
         completed = False
         try:
@@ -311,8 +316,11 @@ def _ingest_source(
 
 def ingest(
     paths: list[str], store_path: str, options: IngestOptions = IngestOptions(),
-    progress: ProgressFn | None = None,
+    progress: ProgressFn | None = None, observer: BatchObserver | None = None,
 ) -> IngestSummary:
+    """Ingest `paths` into the store. `observer`, when given, sees every batch of every ingested
+    source with its validation verdicts, in input order, on the thread that normalises it (so a
+    caller can compute more from the same single read; `engine audit` does)."""
     files = expand_paths(paths)
     store = open_store(store_path, options.ingest_date)
     summary = IngestSummary(store_path, store.kind)
@@ -326,7 +334,7 @@ def ingest(
                 summary.sources.append(SourceResult(src.path, digest, "skipped", same_as=by_digest[digest]))
                 continue
             replacing = digest in by_digest or src.path in known_paths
-            result = _ingest_source(store, src, digest, options, progress, summary, replacing)
+            result = _ingest_source(store, src, digest, options, progress, summary, replacing, observer)
             summary.sources.append(result)
             by_digest[digest] = src.path
             known_paths.add(src.path)
