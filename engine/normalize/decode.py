@@ -74,7 +74,7 @@ def decode(raw: pl.Series, spec: dict[str, Spec]) -> pl.DataFrame:
         return pl.DataFrame(schema={name: _polars_type(sub) for name, sub in spec.items()})
     con = scratch_cursor()
     try:
-        con.register("batch_raw", pl.DataFrame({"raw": raw}).to_arrow())
+        con.register("batch_raw", pl.DataFrame({"raw": raw}).to_arrow(compat_level=pl.CompatLevel.newest()))
         structure = json.dumps(duckdb_structure(spec))
         table = con.sql(_DECODE_SQL, params={"structure": structure}).to_arrow_table()
     finally:

@@ -33,7 +33,7 @@ def top_level_extras(raw: pl.Series, kind: str = "aep") -> pl.Series:
     """One JSON object text per record (or null): the record minus its declared top-level keys."""
     if raw.len() == 0:
         return pl.Series("extras", [], dtype=pl.String)
-    records_raw = raw.alias("raw").to_frame().to_arrow()
+    records_raw = raw.alias("raw").to_frame().to_arrow(compat_level=pl.CompatLevel.newest())  # no string copy
     con = scratch_cursor()
     try:
         con.register("records_raw", records_raw)
