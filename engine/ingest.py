@@ -214,8 +214,9 @@ def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy,
     if "runs" in tables and "admission" in tables:
         scores = tables["admission"].select(
             "record_key", pl.col("score").alias("admission_score"), pl.col("category").alias("admission_category"))
-        runs = tables["runs"].drop("admission_score", "admission_category").join(scores, on="record_key", how="left")
-        tables["runs"] = conform(runs, "runs")
+        runs = tables["runs"]
+        matched = runs.select("record_key").join(scores, on="record_key", how="left", maintain_order="left")
+        tables["runs"] = conform(runs.with_columns(matched["admission_score"], matched["admission_category"]), "runs")
     return tables
 
 
