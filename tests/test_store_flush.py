@@ -47,3 +47,18 @@ def test_row_group_writes_keep_every_row(tmp_path: Path, monkeypatch: pytest.Mon
     assert one["runs"].height > 1900 and one["quarantine"].height > 0
     for name in ALL_SCHEMAS:
         assert_frame_equal(one[name], many[name])
+
+
+def test_a_lone_surrogate_escape_in_a_valid_record_is_stored(tmp_path: Path) -> None:
+    # Python's json reads it, DuckDB's JSON parser refuses it: the record is re-serialised (the
+    # surrogate becomes '?', as admission does) instead of failing the whole ingest
+    from engine.sql import run_query
+
+    lines = (SMOKE / "aep.jsonl").read_text().splitlines()[1:4]
+    lines[1] = lines[1].replace('"model_id":"', '"model_id":"x\\ud800', 1)
+    (tmp_path / "s.jsonl").write_text("\n".join(lines) + "\n")
+    store = str(tmp_path / "e.duckdb")
+    summary = ingest([str(tmp_path / "s.jsonl")], store)
+    assert summary.to_dict()["quarantined"] == 0
+    runs = run_query(store, "select line, model_id from runs order by line").frame
+    assert runs.height == 3 and runs["model_id"][1].startswith("x?")
