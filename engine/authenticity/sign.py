@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.authenticity.canonical import canonical_bytes, loads, record_body, record_hash
-from engine.authenticity.fastpath import sign_canonical
 from engine.authenticity.keys import load_private_key
+from engine.authenticity.layout import sign_canonical
 from engine.authenticity.pool import WorkerPool
 
 
