@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from benchmarks.generate import records as generate_records
-from engine.authenticity import scan, verify
+from engine.authenticity import ranges, verify
 from engine.authenticity.canonical import canonical_bytes, loads, record_hash
 from engine.authenticity.dsse import PAYLOAD_TYPE, pae, verify_and_hash, verify_record
 from engine.authenticity.ed25519 import Verifiers
@@ -197,10 +197,8 @@ def _reference(path: Path, ring: KeyRing) -> tuple[list[tuple], list[tuple]]:
 def test_range_scan_equals_the_general_path(corpus, monkeypatch, jobs, range_bytes):
     d, path = corpus
     ring = KeyRing.from_dir(d / "keys", use_env=False)
-    monkeypatch.setattr(scan, "RANGE_BYTES", range_bytes)
+    monkeypatch.setattr(ranges, "RANGE_BYTES", range_bytes)  # the main process plans, the workers follow
     monkeypatch.setattr(verify, "PARALLEL_MIN_BYTES", 0)
-    orig_plan = scan.plan_ranges
-    monkeypatch.setattr(verify, "plan_ranges", lambda p, size: orig_plan(p, size, range_bytes))
     result = verify.verify_paths([str(path)], verify.VerifyOptions(keys_dir=d / "keys", jobs=jobs))
     got = [(r["source"], r["line"], r["run_id"], r["authenticity"], r["authenticity_reason"], r["chain"])
            for r in result.verdicts.iter_rows(named=True)]
@@ -221,7 +219,7 @@ def test_general_batches_give_the_same_as_the_range_scan(corpus, monkeypatch):
     d, path = corpus
     opts = verify.VerifyOptions(keys_dir=d / "keys", jobs=1)
     ranged = verify.verify_paths([str(path)], opts)
-    monkeypatch.setattr(verify, "_ranged", lambda src: False)
+    monkeypatch.setattr(ranges, "ranged_source", lambda src: False)
     batched = verify.verify_paths([str(path)], opts)
     assert ranged.verdicts.equals(batched.verdicts)
     assert ranged.quarantine.equals(batched.quarantine)
@@ -237,7 +235,7 @@ def test_receipts_among_unknown_records(corpus, tmp_path, monkeypatch):
     path.write_bytes(b"\n".join(lines) + b"\n")
     opts = verify.VerifyOptions(keys_dir=d / "keys", jobs=1)
     ranged = verify.verify_paths([str(path)], opts)
-    monkeypatch.setattr(verify, "_ranged", lambda src: False)
+    monkeypatch.setattr(ranges, "ranged_source", lambda src: False)
     batched = verify.verify_paths([str(path)], opts)
     assert [r["run_id"] for r in ranged.receipts] == ["rc-0", "rc-1", "rc-2"]
     assert all(r["ok"] for r in ranged.receipts)
@@ -267,8 +265,8 @@ def test_plan_ranges_cut_at_line_starts(tmp_path):
     data = b"".join(b"x" * (i % 37) + b"\n" for i in range(2000)) + b"tail"
     path.write_bytes(data)
     for size in (1, 50, 999, 1 << 20):
-        ranges = scan.plan_ranges(str(path), len(data), size)
-        assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
-        assert all(a == b for (_, a), (b, _) in zip(ranges, ranges[1:], strict=False))
-        assert all(data[a - 1:a] == b"\n" for a, _ in ranges[1:])
-    assert scan.plan_ranges(str(path), 0) == []
+        cuts = ranges.plan_ranges(str(path), len(data), size)
+        assert cuts[0][0] == 0 and cuts[-1][1] == len(data)
+        assert all(a == b for (_, a), (b, _) in zip(cuts, cuts[1:], strict=False))
+        assert all(data[a - 1:a] == b"\n" for a, _ in cuts[1:])
+    assert ranges.plan_ranges(str(path), 0) == []

@@ -1,9 +1,8 @@
 """Worker side of `engine verify` on plain JSON-lines files: verify one byte range of a file.
 
-The main process cuts a file at line starts into ranges (`plan_ranges`); each worker reads its
-range itself, splits it into lines exactly as engine.io does (split on LF, strip ASCII
-whitespace, skip blank and `#` lines, a BOM at the start of the file ignored), parses each line
-once (orjson) and decides it with `verify_and_hash`, the general per-record path. What travels
+The main process cuts a file at line starts into ranges (ranges.plan_ranges); each worker maps its
+range itself, walks its lines exactly as engine.io does (ranges.Lines), parses each line once
+(orjson) and decides it with `dsse.verify_and_digest`, the general per-record path. What travels
 back is small: per record its line index, run_id, prev_record_hash, chain hash and verdict.
 The records themselves never cross a process boundary, so the main process is no bottleneck.
 
@@ -18,7 +17,6 @@ of the main process, which gives it the quarantine reason, receipt check or verd
 from __future__ import annotations
 
 import gc
-import mmap
 from dataclasses import dataclass, field
 
 import orjson
@@ -27,11 +25,8 @@ from engine.authenticity.canonical import record_hash, risky_numbers
 from engine.authenticity.dsse import verify_and_digest
 from engine.authenticity.ed25519 import Verifiers
 from engine.authenticity.keys import KeyRing
+from engine.authenticity.ranges import Lines, mapped_range
 
-#: ~1,700 signed AEP records per range: small enough that two workers finish together
-RANGE_BYTES = 8 << 20
-_BOM = b"\xef\xbb\xbf"
-_SPACE = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.strip() strips
 _RECEIPT = "receipt_version"  # a record with this key may be a receipt: verify._split_receipts decides
 
 
@@ -49,89 +44,29 @@ class RangeResult:
     rest: list[tuple[int, bytes]] = field(default_factory=list)  # (index, stripped line): general path
 
 
-def plan_ranges(path: str, size: int, range_bytes: int = RANGE_BYTES) -> list[tuple[int, int]]:
-    """[start, end) byte ranges covering the file, each starting at a line start."""
-    cuts = [0]
-    with open(path, "rb") as fh:
-        target = range_bytes
-        while target < size:
-            fh.seek(target - 1)
-            pos = target - 1
-            while True:  # the cut goes just after the next LF at or after target - 1
-                chunk = fh.read(1 << 16)
-                if not chunk:
-                    pos = size
-                    break
-                nl = chunk.find(b"\n")
-                if nl >= 0:
-                    pos += nl + 1
-                    break
-                pos += len(chunk)
-            if pos >= size:
-                break
-            cuts.append(pos)
-            target = max(pos, target) + range_bytes
-    cuts.append(size)
-    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
-
-
 def scan_range(path: str, start: int, end: int, keys: KeyRing, legacy: bool = False,
                backend: str | None = None) -> RangeResult:
-    """Verify the records of bytes [start, end) of `path` (start is a line start).
-
-    The range is memory-mapped and each line parsed in place (a read() would copy every byte
-    once more: ~2 us a signed record).
-    """
-    base = start - start % mmap.ALLOCATIONGRANULARITY
-    with open(path, "rb") as fh:
-        data = mmap.mmap(fh.fileno(), end - base, access=mmap.ACCESS_READ, offset=base)
-    try:
-        res, pending = _scan(data, start - base, start == 0, keys, Verifiers(backend), legacy)
-    finally:
-        try:
-            data.close()
-        except BufferError:  # a view still alive: the mapping goes with it
-            pass
+    """Verify the records of bytes [start, end) of `path` (start is a line start)."""
+    with mapped_range(path, start, end) as (data, pos):
+        lines = Lines(data, pos, start == 0)
+        res, pending = _scan(lines, keys, Verifiers(backend), legacy)
+        res.newlines = lines.newlines
     if pending:
         _settle_float_hashes(res, pending)
     return res
 
 
-def _scan(data: mmap.mmap, pos: int, file_start: bool, keys: KeyRing, verifiers: Verifiers,
+def _scan(lines: Lines, keys: KeyRing, verifiers: Verifiers,
           legacy: bool) -> tuple[RangeResult, list[tuple[int, bytes]]]:
-    size = len(data)
-    if file_start and data[pos:pos + 3] == _BOM:
-        pos += 3
     res = RangeResult(newlines=0)
     pending: list[tuple[int, bytes]] = []  # (row, sorted dump) whose chain hash waits for the float check
     index, run_ids, prevs, hashes = res.index.append, res.run_id.append, res.prev.append, res.hash.append
     verdicts, reasons, rest, defer = res.verdict.append, res.reason.append, res.rest.append, pending.append
-    find, loads, decode_error = data.find, orjson.loads, orjson.JSONDecodeError
-    view = memoryview(data)  # slicing a view copies nothing
-    text: bytes | memoryview | None = None
-    i = -1
-    lf = 0
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
     was_enabled = gc.isenabled()
     gc.disable()  # parsed records hold no reference cycles
     try:
-        while pos < size:
-            i += 1
-            nl = find(b"\n", pos)
-            if nl < 0:
-                nl = size
-            else:
-                lf += 1
-            lo, pos = pos, nl + 1
-            if lo == nl:
-                continue
-            if data[lo] in _SPACE or data[nl - 1] in _SPACE:
-                text = data[lo:nl].strip()  # what engine.io keeps of the line
-                if not text:
-                    continue
-            else:
-                text = view[lo:nl]
-            if text[0] == 0x23:  # '#': skipped by the reader too
-                continue
+        for i, text in lines:
             try:
                 rec = loads(text)
             except decode_error:
@@ -155,9 +90,6 @@ def _scan(data: mmap.mmap, pos: int, file_start: bool, keys: KeyRing, verifiers:
     finally:
         if was_enabled:
             gc.enable()
-        text = None
-        view.release()
-    res.newlines = lf
     return res, pending
 
 

@@ -6,19 +6,21 @@ worker pool, only the small link columns are kept for the chain step at the end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from engine.authenticity import ranges
 from engine.authenticity.canonical import loads
 from engine.authenticity.ed25519 import backend_name
 from engine.authenticity.keys import KeyRing
 from engine.authenticity.layers import StreamingVerifier, batch_frame, summarize
+from engine.authenticity.ranges import PARALLEL_MIN_BYTES, plan_ranges
 from engine.authenticity.receipt import is_receipt, verify_receipt
-from engine.authenticity.scan import RangeResult, plan_ranges, scan_range
+from engine.authenticity.scan import RangeResult, scan_range
 
 if TYPE_CHECKING:
     from engine.io.sources import SourceFile
@@ -86,17 +88,10 @@ def _split_receipts(records: pl.DataFrame, ring: KeyRing, receipts: list[dict[st
     return records.filter(pl.Series([not (m and next(flags)) for m in maybe.to_list()]))
 
 
-#: below this size a file is verified in the main process (starting the workers costs ~0.3 s)
-PARALLEL_MIN_BYTES = 4 << 20
 ROW_SCHEMA = {"source": pl.String, "line": pl.Int64, "run_id": pl.String, "prev": pl.String, "hash": pl.String,
               "authenticity": pl.String, "authenticity_reason": pl.String}
 _AUTH_COLUMNS = ["source", "line", "run_id", "authenticity", "authenticity_reason"]
 _LINK_COLUMNS = ["source", "line", "run_id", "prev", "hash"]
-
-
-def _ranged(src: SourceFile) -> bool:
-    """Files the workers read themselves: uncompressed JSON lines (the bulk of any large input)."""
-    return src.container == "jsonl" and src.compression == "none"
 
 
 def _decided_frame(path: str, base: int, res: RangeResult) -> pl.DataFrame:
@@ -135,29 +130,24 @@ def _verify_ranged(src: SourceFile, sv: StreamingVerifier, receipts: list[dict[s
     """ROW_SCHEMA rows of one JSON-lines file, by line, its byte ranges verified by the workers."""
     from engine.io.records import detect_file_kind
 
-    ranges = plan_ranges(src.path, src.size)
+    cuts = plan_ranges(src.path, src.size)
     backend = backend_name()
-    futures = []
-    if sv.pool.jobs > 1 and src.size >= PARALLEL_MIN_BYTES and len(ranges) > 1:
-        futures = [sv.pool.submit(scan_range, src.path, a, b, sv.keys, sv.legacy, backend) for a, b in ranges]
-        results: Iterator[RangeResult] = (f.result() for f in futures)
+    calls = [(src.path, a, b, sv.keys, sv.legacy, backend) for a, b in cuts]
+    if sv.pool.jobs > 1 and src.size >= PARALLEL_MIN_BYTES and len(cuts) > 1:
+        results: Iterable[RangeResult] = sv.pool.ordered(scan_range, calls)
     else:
-        results = (scan_range(src.path, a, b, sv.keys, sv.legacy, backend) for a, b in ranges)
+        results = (scan_range(*args) for args in calls)
     frames: list[pl.DataFrame] = []
     base = 0  # LF bytes before the current range
     default: str | None = None
-    try:
-        for res in results:
-            frame = _decided_frame(src.path, base, res)
-            if res.rest:
-                default = default or detect_file_kind(src)
-                rest = [(base + i + 1, text) for i, text in res.rest]
-                frame = pl.concat([frame, _general_frame(src, rest, default, sv, receipts, quarantine)]).sort("line")
-            frames.append(frame)
-            base += res.newlines
-    finally:
-        for f in futures:
-            f.cancel()
+    for res in results:
+        frame = _decided_frame(src.path, base, res)
+        if res.rest:
+            default = default or detect_file_kind(src)
+            rest = [(base + i + 1, text) for i, text in res.rest]
+            frame = pl.concat([frame, _general_frame(src, rest, default, sv, receipts, quarantine)]).sort("line")
+        frames.append(frame)
+        base += res.newlines
     return pl.concat(frames) if frames else pl.DataFrame(schema=ROW_SCHEMA)
 
 
@@ -178,7 +168,7 @@ def verify_paths(paths: Sequence[str], options: VerifyOptions) -> VerifyResult:
 
     try:
         for src in expand_paths(list(paths)):
-            if _ranged(src):
+            if ranges.ranged_source(src):
                 while pending:  # links must reach the chain step in input order
                     collect_one()
                 rows = _verify_ranged(src, sv, receipts, quarantine)
