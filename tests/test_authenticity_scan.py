@@ -270,3 +270,31 @@ def test_plan_ranges_cut_at_line_starts(tmp_path):
         assert all(a == b for (_, a), (b, _) in zip(cuts, cuts[1:], strict=False))
         assert all(data[a - 1:a] == b"\n" for a, _ in cuts[1:])
     assert ranges.plan_ranges(str(path), 0) == []
+
+
+def test_base64_backends_agree_and_the_fallback_gives_the_same_verdicts(corpus, monkeypatch):
+    import os
+
+    from engine.authenticity import dsse, layout
+
+    for n in (0, 1, 2, 3, 57, 1900, 4096):
+        data = os.urandom(n)
+        assert dsse.b64encode(data) == dsse._binascii_b64encode(data) == base64.b64encode(data)
+    d, path = corpus
+    opts = verify.VerifyOptions(keys_dir=d / "keys", jobs=1)
+    fast = verify.verify_paths([str(path)], opts)
+    monkeypatch.setattr(dsse, "b64encode", dsse._binascii_b64encode)
+    monkeypatch.setattr(layout, "b64encode", dsse._binascii_b64encode)
+    slow = verify.verify_paths([str(path)], opts)
+    assert fast.verdicts.equals(slow.verdicts)
+
+
+def test_cryptography_backend_gives_the_same_verdicts(corpus, monkeypatch):
+    d, path = corpus
+    opts = verify.VerifyOptions(keys_dir=d / "keys", jobs=2)
+    monkeypatch.setattr(verify, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ranges, "RANGE_BYTES", 1 << 16)
+    default = verify.verify_paths([str(path)], opts)
+    monkeypatch.setenv("ENGINE_ED25519_BACKEND", "cryptography")  # the workers inherit it
+    reference = verify.verify_paths([str(path)], opts)
+    assert default.verdicts.equals(reference.verdicts)

@@ -16,6 +16,7 @@ import base64
 import binascii
 import gc
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -23,6 +24,23 @@ import orjson
 from engine.authenticity.canonical import canonical_bytes, loads, record_body, record_hash, risky_numbers
 from engine.authenticity.ed25519 import Verifiers
 from engine.authenticity.keys import KeyRing, decode_b64
+
+
+def _binascii_b64encode(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False)
+
+
+def _b64encoder() -> Callable[[bytes], bytes]:
+    """Standard base64 with padding, no newline: pybase64 (SIMD, ~10x) when importable, else binascii."""
+    try:
+        from pybase64 import b64encode as simd
+    except ImportError:  # pybase64 is a dependency; binascii is the fallback (tests run both)
+        return _binascii_b64encode
+    return simd  # type: ignore[no-any-return]
+
+
+b64encode = _b64encoder()
+
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -271,8 +289,8 @@ def _usual_envelope(env: Any, body: dict[str, Any], inline_sig: Any, keys: KeyRi
     digest = hashlib.sha256(dumped).hexdigest()
     name = orjson.dumps(SUBJECT_PREFIX + str(body.get("run_id")))
     stmt = b"".join((_STMT_HEAD, dumped, _STMT_MID, digest.encode(), b'"},"name":', name, b"}]}"))
-    # base64-encoding the expected Statement is ~2.5x faster than decoding the payload
-    if len(sig) != 64 or binascii.b2a_base64(stmt, newline=False) != encoded:
+    # base64-encoding the expected Statement is much cheaper than decoding the payload
+    if len(sig) != 64 or b64encode(stmt) != encoded:
         return None
     pub, why = keys.lookup(keyid)
     if pub is None:

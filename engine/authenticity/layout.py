@@ -8,13 +8,12 @@ Verification does not rely on this layout (every line is parsed; dsse.verify_and
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 from typing import Any
 
 import orjson
 
-from engine.authenticity.dsse import PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE, SUBJECT_PREFIX
+from engine.authenticity.dsse import PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE, SUBJECT_PREFIX, b64encode
 
 MARKER = b',"dsse_envelope":'
 _HEAD = b'{"_type":"' + STATEMENT_TYPE.encode() + b'","predicate":'
@@ -44,6 +43,6 @@ def sign_canonical(body_bytes: bytes, run_id: str, private_key: Any, key_id: str
     """The signed JSONL line (no newline) for a canonical body: what `engine sign` writes."""
     stmt, _ = statement_bytes(body_bytes, run_id)
     sig = private_key.sign(b"%s%d %s" % (_PAE_HEAD, len(stmt), stmt))
-    env = {"payloadType": PAYLOAD_TYPE, "payload": binascii.b2a_base64(stmt, newline=False).decode("ascii"),
-           "signatures": [{"keyid": key_id, "sig": binascii.b2a_base64(sig, newline=False).decode("ascii")}]}
+    env = {"payloadType": PAYLOAD_TYPE, "payload": b64encode(stmt).decode("ascii"),
+           "signatures": [{"keyid": key_id, "sig": b64encode(sig).decode("ascii")}]}
     return signed_line(body_bytes, env)
