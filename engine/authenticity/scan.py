@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -42,6 +43,24 @@ class RangeResult:
     verdict: list[str] = field(default_factory=list)
     reason: list[str | None] = field(default_factory=list)
     rest: list[tuple[int, bytes]] = field(default_factory=list)  # (index, stripped line): general path
+    frame: Any = None  # the decided rows as a polars frame (`columns()`), built where they were decided
+
+    def columns(self) -> Any:
+        """index, run_id, prev, hash, authenticity, authenticity_reason of the decided records.
+
+        Built in the worker: a pickled frame crosses the pipe as a few Arrow buffers, cheaper
+        than six lists of Python objects, and the main process only adds source and line.
+        """
+        import polars as pl
+
+        return pl.DataFrame({
+            "index": pl.Series(self.index, dtype=pl.Int64),
+            "run_id": pl.Series(self.run_id, dtype=pl.String),
+            "prev": pl.Series(self.prev, dtype=pl.String),
+            "hash": pl.Series(self.hash, dtype=pl.String),
+            "authenticity": pl.Series(self.verdict, dtype=pl.String),
+            "authenticity_reason": pl.Series(self.reason, dtype=pl.String),
+        })
 
 
 def scan_range(path: str, start: int, end: int, keys: KeyRing, legacy: bool = False,
@@ -53,7 +72,8 @@ def scan_range(path: str, start: int, end: int, keys: KeyRing, legacy: bool = Fa
         res.newlines = lines.newlines
     if pending:
         _settle_float_hashes(res, pending)
-    return res
+    frame = res.columns()
+    return RangeResult(newlines=res.newlines, rest=res.rest, frame=frame)
 
 
 def _scan(lines: Lines, keys: KeyRing, verifiers: Verifiers,

@@ -95,15 +95,9 @@ _LINK_COLUMNS = ["source", "line", "run_id", "prev", "hash"]
 
 
 def _decided_frame(path: str, base: int, res: RangeResult) -> pl.DataFrame:
-    return pl.DataFrame({
-        "source": pl.Series([path], dtype=pl.String).new_from_index(0, len(res.index)),
-        "line": pl.Series(res.index, dtype=pl.Int64) + (base + 1),
-        "run_id": pl.Series(res.run_id, dtype=pl.String),
-        "prev": pl.Series(res.prev, dtype=pl.String),
-        "hash": pl.Series(res.hash, dtype=pl.String),
-        "authenticity": pl.Series(res.verdict, dtype=pl.String),
-        "authenticity_reason": pl.Series(res.reason, dtype=pl.String),
-    })
+    return res.frame.select(pl.lit(path, dtype=pl.String).alias("source"),
+                            (pl.col("index") + (base + 1)).alias("line"),
+                            "run_id", "prev", "hash", "authenticity", "authenticity_reason")
 
 
 def _general_frame(src: SourceFile, lines: list[tuple[int, bytes]], default: str, sv: StreamingVerifier,
