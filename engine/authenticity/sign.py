@@ -119,6 +119,10 @@ class SignedRange:
     last: dict[str, str] = field(default_factory=dict)  # run -> hash of its last record here (--chain)
     skipped: list[tuple[int, str]] = field(default_factory=list)
     general: bool = False  # a line only engine.io's reader can judge: the main process signs the range
+    blob: bytes = b""  # `lines` joined, each ending in LF (what a worker sends: one buffer, no join later)
+
+    def joined(self) -> bytes:
+        return self.blob or (b"\n".join(self.lines) + b"\n" if self.lines else b"")
 
 
 def sign_range(path: str, start: int, end: int, key_path: str, key_id: str, chain: bool,
@@ -166,6 +170,8 @@ def sign_range(path: str, start: int, end: int, key_path: str, key_id: str, chai
             if was_enabled:
                 gc.enable()
         out.newlines = lines.newlines
+    if targets is None:
+        out.blob, out.lines = out.joined(), []
     return out
 
 
@@ -200,17 +206,15 @@ def _sign_ranged(src: Any, key_path: str, key_id: str, chain: bool, last: dict[A
     for (a, b), res in zip(cuts, results, strict=True):
         if res.general:
             lines = _sign_general(src, a, b, base, _key(key_path), key_id, chain, last, report)
-            res = SignedRange(newlines=_count_newlines(src.path, a, b))
+            res = SignedRange(newlines=_count_newlines(src.path, a, b), index=list(range(len(lines))), lines=lines)
         else:
             if chain and speculative:
                 _relink(src.path, a, b, key_path, key_id, res, last)
             if chain:
                 last.update(res.last)
-            lines = res.lines
             report.skipped.extend((src.path, base + i + 1, reason) for i, reason in res.skipped)
-        if lines:
-            fh.write(b"\n".join(lines) + b"\n")
-        report.signed += len(lines)
+        fh.write(res.joined())
+        report.signed += len(res.index)
         base += res.newlines
 
 
@@ -225,8 +229,10 @@ def _relink(path: str, start: int, end: int, key_path: str, key_id: str, res: Si
     fixed = sign_range(path, start, end, key_path, key_id, True, incoming={r: last[r] for r in stale},
                        targets=targets)
     where = {i: k for k, i in enumerate(res.index)}
+    lines = res.blob.split(b"\n")[:-1] if res.blob else res.lines
     for i, line in zip(fixed.index, fixed.lines, strict=True):
-        res.lines[where[i]] = line
+        lines[where[i]] = line
+    res.lines, res.blob = lines, b""
     res.last.update(fixed.last)
 
 
