@@ -71,6 +71,12 @@ class WorkerPool:
             self._executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("spawn"))
         return self._executor.submit(fn, *args)
 
+    def warm(self, fn: Callable[[], Any]) -> None:
+        """Start the workers now, each running `fn` (imports), while this process does other work."""
+        if self.jobs > 1:
+            for _ in range(self.jobs):
+                self.submit(fn)
+
     def ordered(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], *, window: int | None = None) -> Iterator[T]:
         """`fn(*args)` for each args tuple of `calls`, results in order, at most `window` in flight.
 

@@ -63,6 +63,11 @@ class RangeResult:
         })
 
 
+def warm_up() -> None:
+    """Imports a worker needs for its first range (run while the main process is still reading)."""
+    import polars  # noqa: F401
+
+
 def scan_range(path: str, start: int, end: int, keys: KeyRing, legacy: bool = False,
                backend: str | None = None) -> RangeResult:
     """Verify the records of bytes [start, end) of `path` (start is a line start)."""

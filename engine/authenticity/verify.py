@@ -6,6 +6,7 @@ worker pool, only the small link columns are kept for the chain step at the end.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from engine.authenticity.keys import KeyRing
 from engine.authenticity.layers import StreamingVerifier, batch_frame, summarize
 from engine.authenticity.ranges import PARALLEL_MIN_BYTES, plan_ranges
 from engine.authenticity.receipt import is_receipt, verify_receipt
-from engine.authenticity.scan import RangeResult, scan_range
+from engine.authenticity.scan import RangeResult, scan_range, warm_up
 
 if TYPE_CHECKING:
     from engine.io.sources import SourceFile
@@ -151,6 +152,8 @@ def verify_paths(paths: Sequence[str], options: VerifyOptions) -> VerifyResult:
 
     ring = keyring_for(options.keys_dir)
     sv = StreamingVerifier(ring, legacy=options.legacy, jobs=options.jobs, across_files=options.chain_across_files)
+    if any(os.path.isfile(p) and os.path.getsize(p) >= PARALLEL_MIN_BYTES for p in paths):
+        sv.pool.warm(warm_up)  # the workers start and import while engine.io is imported here
     receipts: list[dict[str, Any]] = []
     quarantine: list[tuple[str, int, str]] = []
     parts: list[pl.DataFrame] = []
