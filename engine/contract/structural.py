@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from engine.contract.arrow import arrow_type, root_node
@@ -156,7 +157,48 @@ def always_nullable_names(kind: str) -> frozenset[str]:
             walk(node.items)
 
     walk(root_node(kind))
-    return frozenset(n for n in nullable - strict if re.fullmatch(r"[A-Za-z0-9_]+", n))
+    return frozenset(n for n in nullable - strict if re.fullmatch(r"[A-Za-z0-9_]+", n) and "null" not in n)
+
+
+def unexplained_nulls(raw: pl.Expr, kind: str) -> pl.Expr:
+    """`null` tokens of a text that are not the value of an always-nullable name, counted with
+    literal searches (`"name":null` and `"name": null`). In valid JSON such a literal can only be
+    a real pair (its first quote opens the key), and it holds exactly one `null`, so zero means
+    every null of the text is allowed wherever it sits."""
+    count = raw.str.count_matches("null", literal=True)
+    for name in sorted(always_nullable_names(kind)):
+        for sep in (":", ": "):
+            count = count - raw.str.count_matches(f'"{name}"{sep}null', literal=True)
+    return count
+
+
+@cache
+def _risky_pair_pattern(kind: str) -> str:
+    """`"name": null` for the optional non-nullable names of a kind (at any depth)."""
+    names = sorted(optional_non_nullable_names(kind))
+    if not names:
+        return r"$^"
+    return '"(?:' + "|".join(re.escape(n) for n in names) + r')"\s*:\s*null'
+
+
+def _escaped_key_risky(raw: pl.Series, kind: str) -> pl.Series:
+    """Per text: a `"key": null` pair whose key is a risky name or is spelled with escapes
+    (then it may decode to one). Pairs are read left to right, so a match that starts inside a
+    string can only hide a pair whose key has a backslash in it, and those count as risky."""
+    names = list(optional_non_nullable_names(kind))
+    keys = raw.str.extract_all(_NULL_PAIR).list.eval(pl.element().str.extract(_KEY, 1))
+    return keys.list.eval(pl.element().is_in(names) | pl.element().str.contains("\\", literal=True)).list.any().fill_null(True)
+
+
+def null_risky(raw: pl.Series, kind: str) -> np.ndarray:
+    """True where the text may hold JSON null for an optional field that does not allow it: a
+    `"name": null` pair of such a name (found anywhere, so a superset of the real pairs), or,
+    in a text with a backslash, a null pair whose key has escapes."""
+    risky = raw.str.contains(_risky_pair_pattern(kind)).fill_null(True).to_numpy().copy()
+    escaped = np.flatnonzero(raw.str.contains("\\", literal=True).fill_null(True).to_numpy())
+    if len(escaped):
+        risky[escaped] |= _escaped_key_risky(raw.gather(escaped), kind).to_numpy()
+    return risky
 
 
 def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw") -> pl.Series:
@@ -165,28 +207,23 @@ def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw") -> pl.Seri
     A null in an optional non-nullable column is harmless when the field was absent. It can
     only be JSON null when the raw text has a `"name": null` pair for such a field name (at
     any depth, conservatively) or a key spelled with escapes; those rows go to jsonschema.
-    Cheap pre-filter: when every `null` in the text belongs to a `"name": null` pair of an
-    always-nullable field, there is nothing to look for.
+    Only texts with a `null` that is not the value of an always-nullable name (literal
+    searches, see `unexplained_nulls`) are looked at that closely.
     """
     checks = fast_checks(kind)
     if checks is None or frame.height == 0:
         return pl.Series("fast_ok", [False] * frame.height, dtype=pl.Boolean)
     raw = pl.col(raw_col)
-    unexplained = raw.str.count_matches("null", literal=True)
-    allowed = sorted(always_nullable_names(kind))
-    if allowed:
-        unexplained = unexplained - raw.str.count_matches('"(?:' + "|".join(allowed) + r')"\s*:\s*null')
-    flags = frame.select(*checks.bad, (unexplained > 0).alias("look"), raw).select(
-        pl.any_horizontal(pl.col("^__bad_.*$")).alias("bad"), "look", raw_col)
-    look = flags.get_column("look") & ~flags.get_column("bad")
+    flags = frame.select((pl.any_horizontal(checks.bad) if checks.bad else _FALSE).alias("bad"),
+                         raw.str.contains("null", literal=True).fill_null(True).alias("null"))
+    bad = flags.get_column("bad").to_numpy().copy()
+    look = ~bad & flags.get_column("null").to_numpy()
     if look.any():
-        names = list(optional_non_nullable_names(kind))
-        keys = raw.str.extract_all(_NULL_PAIR).list.eval(pl.element().str.extract(_KEY, 1))
-        risky = keys.list.eval(pl.element().is_in(names) | pl.element().str.contains("\\", literal=True)).list.any()
-        flags = flags.with_columns(look.alias("look")).with_columns(
-            pl.when(pl.col("look")).then(risky.fill_null(True)).otherwise(False).alias("risky"))
-        return flags.select((~pl.col("bad") & ~pl.col("risky")).alias("fast_ok")).to_series()
-    return (~flags.get_column("bad")).alias("fast_ok")
+        rows = np.flatnonzero(look)
+        texts = frame.get_column(raw_col).gather(rows)
+        rows = rows[pl.select(unexplained_nulls(pl.lit(texts), kind) > 0).to_series().to_numpy()]
+        bad[rows[null_risky(frame.get_column(raw_col).gather(rows), kind)]] = True
+    return pl.Series("fast_ok", ~bad, dtype=pl.Boolean)
 
 
 @cache

@@ -54,8 +54,8 @@ class RecordBatch:
 def detect_file_kind(src: SourceFile) -> str:
     """Kind of a file's records, from its first object lines (UNKNOWN when nothing tells)."""
     for block in iter_blocks(src, block_bytes=1 << 20):
-        for line in itertools.islice(block.lines, _DETECT_LINES):
-            obj, _ = python_parse(line)
+        for i in range(min(len(block), _DETECT_LINES)):
+            obj, _ = python_parse(block.line(i))
             if obj is not None:
                 kind = kind_of_record(obj)
                 if kind != UNKNOWN:
@@ -68,11 +68,34 @@ def _schema_for(kind: str, typed: bool) -> pa.Schema:
     return arrow_schema(kind) if typed and kind in KINDS else version_only_schema()
 
 
+_MAX_CHUNKS = 4
+
+
+def _chunked_like(series: pl.Series, sizes: list[int]) -> pl.Series:
+    """`series` cut (zero-copy) into chunks of `sizes`."""
+    bounds = list(itertools.accumulate(sizes, initial=0))
+    return pl.concat([series.slice(a, b - a) for a, b in itertools.pairwise(bounds)], rechunk=False)
+
+
 def _frame(parsed: ParsedBlock) -> pl.DataFrame:
+    """The typed rows as Polars, plus `line` and `raw`. Every column has the same chunks: Polars
+    would otherwise re-align (copy) the whole frame in each eager operation."""
     frame = pl.from_arrow(parsed.table)
     assert isinstance(frame, pl.DataFrame)
+    line = pl.Series("line", parsed.numbers, dtype=pl.Int64)
     raw = pl.Series("raw", parsed.text, dtype=pl.String)
-    return frame.with_columns(pl.Series("line", parsed.numbers, dtype=pl.Int64), raw)
+    sizes = [len(c) for c in parsed.table.column(0).chunks]
+    if len(sizes) > _MAX_CHUNKS:  # many pieces (lines failed the typed parse): one chunk
+        frame = frame.rechunk()
+    elif len(sizes) > 1:
+        line, raw = _chunked_like(line, sizes), _chunked_like(raw, sizes)
+    return frame.with_columns(line, raw)
+
+
+def _empty_typed(kind: str, typed: bool) -> pl.DataFrame:
+    empty = pl.from_arrow(_schema_for(kind, typed).empty_table())
+    assert isinstance(empty, pl.DataFrame)
+    return empty.with_columns(pl.Series("line", [], dtype=pl.Int64), pl.Series("raw", [], dtype=pl.String))
 
 
 def _row_kinds(frame: pl.DataFrame, default: str) -> pl.Series:
@@ -87,13 +110,13 @@ def _split_block(src: str, block: LineBlock, default: str,
     frame = _frame(parsed)
     parts: dict[str, KindBatch] = {}
     kinds = _row_kinds(frame, default)
-    mine = frame.filter(kinds == default)
-    parts[default] = KindBatch(default, mine)
+    mixed = bool((kinds != default).any())
+    parts[default] = KindBatch(default, frame.filter(kinds == default) if mixed else frame)
     others = frame.with_columns(kinds.alias("__kind")).filter(pl.col("__kind") != default)
-    for (other,), group in others.group_by("__kind", maintain_order=True):
+    for (other,), group in (others.group_by("__kind", maintain_order=True) if mixed else []):
         assert isinstance(other, str)
-        sub = LineBlock(src, group.get_column("line").to_list(),
-                        [r.encode("utf-8") for r in group.get_column("raw").to_list()])
+        sub = LineBlock.from_lines(src, group.get_column("line").to_numpy(),
+                                   [r.encode("utf-8") for r in group.get_column("raw").to_list()])
         reparsed = parse_block(sub, _schema_for(other, typed))
         parts[other] = KindBatch(other, _frame(reparsed), [(n, ln.decode("utf-8", "surrogatepass"), o) for n, ln, o in reparsed.slow])
     for number, line, obj in parsed.slow:
@@ -101,10 +124,7 @@ def _split_block(src: str, block: LineBlock, default: str,
         kind = (kind_of_version(version) if isinstance(version, str) else None) or (
             default if default != UNKNOWN else kind_of_record(obj))
         if kind not in parts:
-            empty = pl.from_arrow(_schema_for(kind, typed).empty_table())
-            assert isinstance(empty, pl.DataFrame)
-            parts[kind] = KindBatch(kind, empty.with_columns(pl.Series("line", [], dtype=pl.Int64),
-                                                              pl.Series("raw", [], dtype=pl.String)))
+            parts[kind] = KindBatch(kind, _empty_typed(kind, typed))
         parts[kind].slow.append((number, line.decode("utf-8", "surrogatepass"), obj))
     parts_list = [p for p in parts.values() if p.size]
     for p in parts_list:
@@ -120,8 +140,8 @@ def iter_record_batches(paths: Sequence[str], *, kind: str | None = None, typed:
     for src in expand_paths(list(paths)):
         default = kind or detect_file_kind(src)
         for block in iter_blocks(src, block_bytes):
-            nbytes = sum(len(x) for x in block.lines) + len(block.lines)
-            if not block.lines:
+            nbytes = block.nbytes
+            if not len(block):
                 yield RecordBatch(src.path, [], sorted(block.rejects), block.skipped, nbytes)
                 continue
             parts, quarantine = _split_block(src.path, block, default, typed)
