@@ -161,14 +161,14 @@ def always_nullable_names(kind: str) -> frozenset[str]:
 
 
 def unexplained_nulls(raw: pl.Expr, kind: str) -> pl.Expr:
-    """`null` tokens of a text that are not the value of an always-nullable name, counted with
-    literal searches (`"name":null` and `"name": null`). In valid JSON such a literal can only be
-    a real pair (its first quote opens the key), and it holds exactly one `null`, so zero means
-    every null of the text is allowed wherever it sits."""
+    """`null` tokens of a text that are not the value of an always-nullable name. In valid JSON
+    a match of `"name"\\s*:\\s*null` is a real pair (its first quote opens the key: a closing
+    quote would leave `name` outside a string), it holds exactly one `null`, and matches do
+    not overlap, so zero means every null of the text is allowed wherever it sits."""
     count = raw.str.count_matches("null", literal=True)
-    for name in sorted(always_nullable_names(kind)):
-        for sep in (":", ": "):
-            count = count - raw.str.count_matches(f'"{name}"{sep}null', literal=True)
+    names = sorted(always_nullable_names(kind))
+    if names:
+        count = count - raw.str.count_matches('"(?:' + "|".join(names) + r')"\s*:\s*null')
     return count
 
 
@@ -220,8 +220,8 @@ def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw") -> pl.Seri
     look = ~bad & flags.get_column("null").to_numpy()
     if look.any():
         rows = np.flatnonzero(look)
-        texts = frame.get_column(raw_col).gather(rows)
-        rows = rows[pl.select(unexplained_nulls(pl.lit(texts), kind) > 0).to_series().to_numpy()]
+        texts = frame.get_column(raw_col).gather(rows).to_frame("raw")
+        rows = rows[texts.select(unexplained_nulls(pl.col("raw"), kind) > 0).to_series().to_numpy()]
         bad[rows[null_risky(frame.get_column(raw_col).gather(rows), kind)]] = True
     return pl.Series("fast_ok", ~bad, dtype=pl.Boolean)
 

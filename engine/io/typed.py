@@ -57,7 +57,7 @@ class Run:
     """Lines `data[starts[i]:ends[i]]`, neighbours separated by JSON white space with a newline;
     `index[i]` says which candidate of the block line i is."""
 
-    data: bytes
+    data: bytes | bytearray
     starts: np.ndarray
     ends: np.ndarray
     index: np.ndarray

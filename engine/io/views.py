@@ -14,7 +14,7 @@ _INLINE = 12
 _MAX_BUFFER = 2**31 - 1  # view offsets are int32
 
 
-def string_views(data: bytes, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+def string_views(data: bytes | bytearray, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
     """`data[starts[i]:ends[i]]` as a string_view array (UTF-8 not checked here: see `not_utf8`)."""
     n = len(starts)
     if n == 0:
