@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from engine.io.lines import LineBlock, json_type_name
-from engine.io.typed import Run, read_schema, read_typed
+from engine.io.typed import PARSE_THREADS, Run, read_schema, read_typed
 from engine.io.views import not_utf8, string_views
 
 _EXCERPT = 200
@@ -87,7 +87,7 @@ def _object_shaped(block: LineBlock, raw: np.ndarray) -> np.ndarray:
     return filled & (raw[np.where(filled, s, 0)] == _OPEN) & (raw[np.where(filled, e - 1, 0)] == _CLOSE)
 
 
-def parse_block(block: LineBlock, schema: pa.Schema) -> ParsedBlock:
+def parse_block(block: LineBlock, schema: pa.Schema, threads: int = PARSE_THREADS) -> ParsedBlock:
     quarantine = list(block.rejects)
     if not len(block):
         return ParsedBlock(block.source, read_schema(schema).empty_table(), np.zeros(0, dtype=np.int64),
@@ -100,7 +100,7 @@ def parse_block(block: LineBlock, schema: pa.Schema) -> ParsedBlock:
     run = Run(block.data, block.starts[cand], block.ends[cand], np.arange(len(cand)))
     if len(cand) and not _clean_gaps(block, raw, cand):  # comments or bad lines in between: copy
         run = run.subset(np.arange(len(cand)))
-    table, index, _ = read_typed(run, schema) if len(cand) else (read_schema(schema).empty_table(), cand, cand)
+    table, index, _ = read_typed(run, schema, threads) if len(cand) else (read_schema(schema).empty_table(), cand, cand)
     rows = cand[index]
     if len(rows) < len(block):  # (no filter kernel for string views in pyarrow: build them again)
         typed[:] = False

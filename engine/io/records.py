@@ -19,7 +19,9 @@ from engine.contract.detect import UNKNOWN, kind_of_record
 from engine.contract.schemas import KINDS, check_kind, kind_of_version
 from engine.io.lines import BLOCK_BYTES, LineBlock, iter_blocks
 from engine.io.parse import ParsedBlock, parse_block, python_parse
+from engine.io.prefetch import ordered_map
 from engine.io.sources import SourceFile, expand_paths
+from engine.io.typed import PARSE_THREADS
 
 _DETECT_LINES = 50
 
@@ -104,9 +106,9 @@ def _row_kinds(frame: pl.DataFrame, default: str) -> pl.Series:
     return versions.replace_strict(mapping, default=default, return_dtype=pl.String).fill_null(default)
 
 
-def _split_block(src: str, block: LineBlock, default: str,
-                 typed: bool) -> tuple[list[KindBatch], list[tuple[int, str, str]]]:
-    parsed = parse_block(block, _schema_for(default, typed))
+def _split_block(src: str, block: LineBlock, default: str, typed: bool,
+                 threads: int = PARSE_THREADS) -> tuple[list[KindBatch], list[tuple[int, str, str]]]:
+    parsed = parse_block(block, _schema_for(default, typed), threads)
     frame = _frame(parsed)
     parts: dict[str, KindBatch] = {}
     kinds = _row_kinds(frame, default)
@@ -117,7 +119,7 @@ def _split_block(src: str, block: LineBlock, default: str,
         assert isinstance(other, str)
         sub = LineBlock.from_lines(src, group.get_column("line").to_numpy(),
                                    [r.encode("utf-8") for r in group.get_column("raw").to_list()])
-        reparsed = parse_block(sub, _schema_for(other, typed))
+        reparsed = parse_block(sub, _schema_for(other, typed), threads)
         parts[other] = KindBatch(other, _frame(reparsed), [(n, ln.decode("utf-8", "surrogatepass"), o) for n, ln, o in reparsed.slow])
     for number, line, obj in parsed.slow:
         version = obj.get("schema_version")
@@ -139,13 +141,20 @@ def iter_record_batches(paths: Sequence[str], *, kind: str | None = None, typed:
         check_kind(kind)
     for src in expand_paths(list(paths)):
         default = kind or detect_file_kind(src)
-        for block in iter_blocks(src, block_bytes):
-            nbytes = block.nbytes
-            if not len(block):
-                yield RecordBatch(src.path, [], sorted(block.rejects), block.skipped, nbytes)
-                continue
-            parts, quarantine = _split_block(src.path, block, default, typed)
-            yield RecordBatch(src.path, parts, quarantine, block.skipped, nbytes)
+        blocks = iter_blocks(src, block_bytes)
+        first = list(itertools.islice(blocks, 2))
+        if len(first) < 2:  # one block: its lines parse in parallel parts instead
+            yield from (_record_batch(src.path, b, default, typed, PARSE_THREADS) for b in first)
+            continue
+        yield from ordered_map(lambda b: _record_batch(src.path, b, default, typed, 1),  # noqa: B023 - consumed here
+                               itertools.chain(first, blocks))
+
+
+def _record_batch(src: str, block: LineBlock, default: str, typed: bool, threads: int) -> RecordBatch:
+    if not len(block):
+        return RecordBatch(src, [], sorted(block.rejects), block.skipped, block.nbytes)
+    parts, quarantine = _split_block(src, block, default, typed, threads)
+    return RecordBatch(src, parts, quarantine, block.skipped, block.nbytes)
 
 
 @dataclass

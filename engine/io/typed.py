@@ -198,12 +198,12 @@ def isolate(run: Run, schema: pa.Schema) -> tuple[list[tuple[np.ndarray, pa.Tabl
     return pieces, bad
 
 
-def read_typed(run: Run, schema: pa.Schema) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+def read_typed(run: Run, schema: pa.Schema, threads: int = PARSE_THREADS) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """(table, index of each table row, indices of lines the reader could not type); rows in
-    candidate order. Large runs parse in parallel parts."""
+    candidate order. A large run parses in `threads` parts at once."""
     schema = read_schema(schema)
     n = len(run)
-    ways = PARSE_THREADS if n >= MIN_SPLIT_LINES else 1
+    ways = max(1, min(threads, PARSE_THREADS)) if n >= MIN_SPLIT_LINES else 1
     cuts = [n * k // ways for k in range(ways + 1)]
     parts = [run.part(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
     if len(parts) > 1:
