@@ -118,6 +118,35 @@ def test_json_null_where_the_schema_forbids_it(tmp_path: Path, text: str, valid:
     assert verdicts.get_column("structural").to_list() == ["valid" if valid else "invalid"] * 2
 
 
+def test_mixed_kinds_in_one_file_equal_jsonschema(tmp_path: Path) -> None:
+    """Lines of other kinds are split off and read again with their own schema."""
+    rng = random.Random("mixed")
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for kind in ("aep", "rollout", "compliance"):
+        rows.extend((kind, mutate(r, rng) if i % 3 == 0 else r) for i, r in enumerate(generated(kind, 1500, seed=3)))
+    rng.shuffle(rows)
+    path = tmp_path / "mixed.jsonl"
+    _write_lines(path, [r for _, r in rows])
+    _, verdicts = _verdicts([str(path)])
+    by_line = dict(zip(verdicts.get_column("line").to_list(), verdicts.get_column("structural").to_list(), strict=True))
+    expected_kinds = {}
+    for number, (kind, rec) in enumerate(rows, start=1):
+        version = rec.get("schema_version")
+        if isinstance(version, str) and version.startswith(("aep/", "rollout-wire/", "compliance-eval-record/")):
+            expected_kinds[number] = kind
+    kinds = dict(zip(verdicts.get_column("line").to_list(), verdicts.get_column("kind").to_list(), strict=True))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    checked = 0
+    for number, kind in expected_kinds.items():
+        if kinds[number] != kind:
+            continue  # a mutated schema_version may name another kind
+        rec = json.loads(lines[number - 1])
+        assert (by_line[number] == "valid") == reference_validator(kind).is_valid(rec), (number, kind)
+        checked += 1
+    assert checked > 4000
+    assert {"aep", "rollout", "compliance"} <= set(kinds.values())
+
+
 def test_semantic_fast_path_equals_python_reference(tmp_path: Path) -> None:
     rng = random.Random(7)
     recs = [break_semantics(r, rng) if i % 3 == 0 else r for i, r in enumerate(generated("aep", 3000, seed=5))]
