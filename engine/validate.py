@@ -125,7 +125,7 @@ def check_kind_batch(part: KindBatch) -> KindVerdicts:
     columns = set(typed.columns)
     sem = semantic_exprs(kind, columns) if known else {}
     if typed.height:
-        ok = fast_accept(typed, kind) if known else pl.Series([False] * typed.height)
+        ok = fast_accept(typed, kind, null_items=part.null_items) if known else pl.Series([False] * typed.height)
         sem_cols = [expr.alias(f"__sem_{rule}") for rule, expr in sem.items()]
         frame = typed.select("line", "raw", _typed_id_expr(kind, columns).alias("run_id"), *sem_cols).with_columns(
             ok.alias("__ok"))

@@ -164,3 +164,24 @@ def _utf8(b: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+@pytest.mark.parametrize("text, has", [
+    ('{"a": [{"b": ["x", "y"]}], "c": ["z"]}', False),
+    ('{"a": [{"b": ["x", null]}], "c": ["z"]}', True),
+    ('{"a": [null], "c": ["z"]}', True),
+    ('{"a": [{"b": null}], "c": [null]}', True),
+    ('{"a": null, "c": []}', False),  # a null list is not a null item
+    ('{"a": [{}], "c": null}', False),
+])
+def test_null_items_are_known_from_arrow_null_counts(text: str, has: bool) -> None:
+    import pyarrow as pa
+
+    from engine.io.lines import LineBlock
+    from engine.io.parse import parse_block
+
+    schema = pa.schema([("a", pa.list_(pa.struct([("b", pa.list_(pa.string()))]))), ("c", pa.list_(pa.string()))])
+    good = b'{"a": [{"b": ["q"]}], "c": ["r"]}'
+    parsed = parse_block(LineBlock.from_lines("t", [1, 2, 3], [good, text.encode(), good]), schema)
+    assert parsed.table.num_rows == 3
+    assert parsed.null_items == has

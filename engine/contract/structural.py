@@ -197,7 +197,7 @@ def null_risky(raw: pl.Series, kind: str) -> np.ndarray:
     return risky
 
 
-def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw") -> pl.Series:
+def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw", *, null_items: bool = True) -> pl.Series:
     """Boolean per row: True only where the record is certainly structurally valid.
 
     The typed parse already enforced every declared type. A null in an optional non-nullable
@@ -205,13 +205,14 @@ def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw") -> pl.Seri
     a `"name": null` pair for such a field name (at any depth, conservatively) or a key spelled
     with escapes; those rows go to jsonschema. Only texts that contain `null` (a literal search)
     can hold a JSON null: without any, null items need no check, and null pairs are looked for
-    closely only where a `null` is not the value of an always-nullable name.
+    closely only where a `null` is not the value of an always-nullable name. `null_items=False`
+    says the caller knows no array of the frame holds a null item (from Arrow's null counts).
     """
     checks = fast_checks(kind)
     if checks is None or frame.height == 0:
         return pl.Series("fast_ok", [False] * frame.height, dtype=pl.Boolean)
     has_null = frame.get_column(raw_col).str.contains("null", literal=True).fill_null(True).to_numpy()
-    exprs = checks.values + checks.null_items if has_null.any() else checks.values
+    exprs = checks.values + checks.null_items if null_items and has_null.any() else checks.values
     bad = frame.select(pl.any_horizontal(exprs) if exprs else _FALSE).to_series().to_numpy().copy()
     rows = np.flatnonzero(~bad & has_null)
     if len(rows):

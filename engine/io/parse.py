@@ -37,6 +37,22 @@ class ParsedBlock:
     slow: list[tuple[int, bytes, dict[str, Any]]] = field(default_factory=list)
     quarantine: list[tuple[int, str, str]] = field(default_factory=list)
     skipped: int = 0
+    null_items: bool = True  # some array of `table` may hold a null item (False: certainly none)
+
+
+def _may_hold_null_items(typ: pa.DataType, arrays: list[pa.Array]) -> bool:
+    """Whether an array anywhere under these arrays has a null item: the null counts of the
+    list values (all of them, also outside the visible slots: a superset, never a miss)."""
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        values = [a.values for a in arrays]
+        return any(v.null_count for v in values) or _may_hold_null_items(typ.value_type, values)
+    if pa.types.is_struct(typ):
+        return any(_may_hold_null_items(f.type, [a.field(i) for a in arrays]) for i, f in enumerate(typ))
+    return False
+
+
+def _null_items(table: pa.Table) -> bool:
+    return any(_may_hold_null_items(col.type, col.chunks) for col in table.columns)
 
 
 def _clean_gaps(block: LineBlock, raw: np.ndarray, cand: np.ndarray) -> bool:
@@ -116,4 +132,5 @@ def parse_block(block: LineBlock, schema: pa.Schema, threads: int = PARSE_THREAD
         else:
             slow.append((number, line, obj))
     quarantine.sort()
-    return ParsedBlock(block.source, table, block.numbers[rows], text, slow, quarantine, block.skipped)
+    return ParsedBlock(block.source, table, block.numbers[rows], text, slow, quarantine, block.skipped,
+                       _null_items(table))

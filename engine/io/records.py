@@ -33,11 +33,14 @@ class KindBatch:
     `typed` holds the rows the typed reader read: the kind's declared columns plus `line`
     (i64) and `raw` (the JSON text). `slow` holds rows only Python's json could read
     (line, raw text, decoded object): they still count, they are just checked one by one.
+    `null_items` is False when no array of `typed` holds a null item (known from Arrow's null
+    counts for free; True when unknown).
     """
 
     kind: str
     typed: pl.DataFrame
     slow: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    null_items: bool = True
 
     @property
     def size(self) -> int:
@@ -113,14 +116,16 @@ def _split_block(src: str, block: LineBlock, default: str, typed: bool,
     parts: dict[str, KindBatch] = {}
     kinds = _row_kinds(frame, default)
     mixed = bool((kinds != default).any())
-    parts[default] = KindBatch(default, frame.filter(kinds == default) if mixed else frame)
+    parts[default] = KindBatch(default, frame.filter(kinds == default) if mixed else frame,
+                               null_items=parsed.null_items)
     others = frame.with_columns(kinds.alias("__kind")).filter(pl.col("__kind") != default)
     for (other,), group in (others.group_by("__kind", maintain_order=True) if mixed else []):
         assert isinstance(other, str)
         sub = LineBlock.from_lines(src, group.get_column("line").to_numpy(),
                                    [r.encode("utf-8") for r in group.get_column("raw").to_list()])
         reparsed = parse_block(sub, _schema_for(other, typed), threads)
-        parts[other] = KindBatch(other, _frame(reparsed), [(n, ln.decode("utf-8", "surrogatepass"), o) for n, ln, o in reparsed.slow])
+        parts[other] = KindBatch(other, _frame(reparsed), [(n, ln.decode("utf-8", "surrogatepass"), o) for n, ln, o in reparsed.slow],
+                                 null_items=reparsed.null_items)
     for number, line, obj in parsed.slow:
         version = obj.get("schema_version")
         kind = (kind_of_version(version) if isinstance(version, str) else None) or (
