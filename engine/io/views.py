@@ -25,15 +25,18 @@ def string_views(data: bytes | bytearray, starts: np.ndarray, ends: np.ndarray) 
     lengths = ends - starts
     raw = np.frombuffer(data, dtype=np.uint8)
     views = np.zeros((n, 16), dtype=np.uint8)
-    if len(raw):
-        offsets = np.arange(_INLINE)
-        index = np.minimum(starts[:, None] + offsets, len(raw) - 1)
-        views[:, 4:] = np.where(offsets < lengths[:, None], raw[index], 0)
-    words = views.view(np.int32)  # (n, 4): length, prefix, buffer index, offset
+    words = views.view(np.int32)  # (n, 4): length, prefix or inline bytes, buffer index, offset
     words[:, 0] = lengths
     long = lengths > _INLINE
-    words[long, 2] = 0
-    words[long, 3] = starts[long]
+    if long.any():  # the first 4 bytes, the buffer (0) and the offset
+        at = starts[long]
+        views[long, 4:8] = raw[at[:, None] + np.arange(4)]
+        words[long, 3] = at
+    short = np.flatnonzero(~long)
+    if len(short) and len(raw):  # up to 12 bytes inline, zero padded
+        offsets = np.arange(_INLINE)
+        index = np.minimum(starts[short, None] + offsets, len(raw) - 1)
+        views[short, 4:] = np.where(offsets < lengths[short, None], raw[index], 0)
     return pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(data)])
 
 
