@@ -185,3 +185,18 @@ def test_null_items_are_known_from_arrow_null_counts(text: str, has: bool) -> No
     parsed = parse_block(LineBlock.from_lines("t", [1, 2, 3], [good, text.encode(), good]), schema)
     assert parsed.table.num_rows == 3
     assert parsed.null_items == has
+
+
+@pytest.mark.parametrize("good_lines", [3000, 20000])
+def test_a_corrupt_gzip_tail_comes_after_the_good_batches(tmp_path: Path, good_lines: int) -> None:
+    from engine.errors import InputError
+
+    body = ("\n".join(json.dumps(dict(GOOD, run_id=f"r{i}")) for i in range(good_lines)) + "\n").encode()
+    packed = gzip.compress(body)
+    path = tmp_path / "bad.jsonl.gz"
+    path.write_bytes(packed[: len(packed) * 3 // 4] + b"garbage" * 20)
+    seen = 0
+    with pytest.raises(InputError):
+        for batch in iter_record_batches([str(path)], kind="aep", block_bytes=4096):
+            seen += sum(p.size for p in batch.parts)
+    assert 0 < seen < good_lines

@@ -118,8 +118,8 @@ def _split_block(src: str, block: LineBlock, default: str, typed: bool,
     mixed = bool((kinds != default).any())
     parts[default] = KindBatch(default, frame.filter(kinds == default) if mixed else frame,
                                null_items=parsed.null_items)
-    others = frame.with_columns(kinds.alias("__kind")).filter(pl.col("__kind") != default)
-    for (other,), group in (others.group_by("__kind", maintain_order=True) if mixed else []):
+    others = frame.with_columns(kinds.alias("__kind")).filter(pl.col("__kind") != default) if mixed else None
+    for (other,), group in (others.group_by("__kind", maintain_order=True) if others is not None else []):
         assert isinstance(other, str)
         sub = LineBlock.from_lines(src, group.get_column("line").to_numpy(),
                                    [r.encode("utf-8") for r in group.get_column("raw").to_list()])
@@ -147,12 +147,19 @@ def iter_record_batches(paths: Sequence[str], *, kind: str | None = None, typed:
     for src in expand_paths(list(paths)):
         default = kind or detect_file_kind(src)
         blocks = iter_blocks(src, block_bytes)
-        first = list(itertools.islice(blocks, 2))
-        if len(first) < 2:  # one block: its lines parse in parallel parts instead
-            yield from (_record_batch(src.path, b, default, typed, PARSE_THREADS) for b in first)
+        first = next(blocks, None)
+        if first is None:
+            continue
+        try:
+            second = next(blocks, None)
+        except Exception:  # the reader failed on the second block: the first still counts
+            yield _record_batch(src.path, first, default, typed, PARSE_THREADS)
+            raise
+        if second is None:  # one block: its lines parse in parallel parts instead
+            yield _record_batch(src.path, first, default, typed, PARSE_THREADS)
             continue
         yield from ordered_map(lambda b: _record_batch(src.path, b, default, typed, 1),  # noqa: B023 - consumed here
-                               itertools.chain(first, blocks))
+                               itertools.chain([first, second], blocks))
 
 
 def _record_batch(src: str, block: LineBlock, default: str, typed: bool, threads: int) -> RecordBatch:
