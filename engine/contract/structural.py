@@ -6,7 +6,8 @@ Two paths that must agree exactly with the reference validator (`jsonschema`):
   minimums, lengths and uniqueness. It is *sound*: it accepts a record only when the record is
   certainly valid. Where the typed table cannot tell (an optional non-nullable field that is
   null in the table is either absent, which is fine, or JSON `null`, which is not) it accepts
-  only when the raw line contains no `null` token at all.
+  only when every `null` of the raw line is the value of an always-nullable name, or no
+  `"name": null` pair of the line can be such a field (see `fast_accept`).
 - every record the fast path does not accept is checked by `jsonschema` itself, which gives
   the verdict and the precise errors (JSON path, rule, message). So the result equals
   jsonschema's on every record, and the per-record Python runs only for rejected rows.
