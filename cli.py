@@ -1143,8 +1143,12 @@ def _products_done(what: str, n: int, out: Path | None, rollouts: Any, fmt: Outp
         from engine.products.output import write_rows
 
         write_rows(bad, qfile)
+    # every line in the quarantine file is counted once: unreadable (not a JSON object) or rejected
+    # (a record that gave no usable branch); quarantined = unreadable + rejected
+    not_json = int((rollouts.rejected.get_column("reason") == "invalid JSON").sum())
     summary = {"records": n, "out": str(out) if out else None, "branches": rollouts.branches.height,
-               "rejected": rollouts.rejected.height, "quarantined": rollouts.quarantine.height,
+               "rejected": rollouts.rejected.height - not_json,
+               "unreadable": rollouts.quarantine.height + not_json, "quarantined": bad.height,
                "tree_records_skipped": rollouts.n_tree_records, "quarantine_file": str(qfile) if qfile else None}
     if fmt is OutputFormat.json and out is not None:
         emit_json(summary)

@@ -127,14 +127,17 @@ def write_partitions(scored: pl.DataFrame, out_dir: Path, fmt: OutFormat = "parq
         raise
 
 
-def evidence_frames(part: KindBatch, source: str) -> list[pl.DataFrame]:
+def evidence_frames(part: KindBatch, source: str, structural: pl.DataFrame | None = None) -> list[pl.DataFrame]:
     """Decoded AEP evidence of one batch part, with `source` and the exact `structural_valid`
     verdict of engine.validate. Rows the typed reader read keep its columns (no second parse);
-    the others are decoded from their JSON text. Two frames at most (their struct types differ)."""
-    from engine.validate import check_kind_batch
+    the others are decoded from their JSON text. Two frames at most (their struct types differ).
+    `structural` (line → structural_valid) is the verdict when the caller has already validated
+    the batch; otherwise the part is checked here."""
+    if structural is None:
+        from engine.validate import check_kind_batch
 
-    verdicts = check_kind_batch(part).verdicts.select(
-        "line", (pl.col("structural") == "valid").alias("structural_valid"))
+        structural = check_kind_batch(part).verdicts.select(
+            "line", (pl.col("structural") == "valid").alias("structural_valid"))
     frames: list[pl.DataFrame] = []
     if part.typed.height:
         if part.kind == "aep":
@@ -145,11 +148,20 @@ def evidence_frames(part: KindBatch, source: str) -> list[pl.DataFrame]:
         slow = pl.DataFrame({"line": [n for n, _, _ in part.slow], "raw": [r for _, r, _ in part.slow]},
                             schema={"line": pl.Int64, "raw": pl.String})
         frames.append(decode_evidence(slow))
+    # the verdict is joined on the line column alone and attached, so the wide evidence frame
+    # (raw text, nested lists) is not gathered row by row
     return [
-        f.join(verdicts, on="line", how="left").with_columns(
-            pl.col("structural_valid").fill_null(False), pl.lit(source).alias("source"))
+        f.with_columns(
+            f.select("line").join(structural, on="line", how="left", maintain_order="left")
+            .get_column("structural_valid").fill_null(False),
+            pl.lit(source).alias("source"))
         for f in frames
     ]
+
+
+def scorable(part: KindBatch, kind: str | None) -> bool:
+    """Whether a batch part is AEP evidence (or may be: unknown kind) for admit, trust, audit."""
+    return kind is not None or part.kind in _SCORABLE_KINDS
 
 
 def iter_evidence(paths: Sequence[str], *, kind: str | None = None, progress: bool = False,
@@ -171,7 +183,7 @@ def iter_evidence(paths: Sequence[str], *, kind: str | None = None, progress: bo
         for seq, batch in enumerate(prefetch(iter_record_batches(paths, kind=kind))):
             counters["quarantine"].extend((batch.source, n, ex, reason) for n, ex, reason in batch.quarantine)
             for part in batch.parts:
-                if kind is None and part.kind not in _SCORABLE_KINDS:
+                if not scorable(part, kind):
                     counters["skipped_other_kinds"] += part.size
                     continue
                 for frame in evidence_frames(part, batch.source):

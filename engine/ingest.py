@@ -31,10 +31,13 @@ from engine.store import DuckStore, LakeStore, open_store
 from engine.validate import verdicts_of_batch
 
 ProgressFn = Callable[[int], None]  # bytes of input consumed since the last call
+Checked = tuple[pl.DataFrame, pl.DataFrame]  # (verdicts, errors) of a batch from engine.validate
+BatchObserver = Callable[[RecordBatch, Checked], None]
 
 _DIGEST_CHUNK = 8 * 1024 * 1024
 _EXCERPT = 200
-FLUSH_ROWS = 1 << 17  # rows of the largest table gathered before one write (> a DuckDB row group)
+ROW_GROUP = 122_880  # rows of one DuckDB row group
+FLUSH_ROWS = 2 * ROW_GROUP  # rows some table gathers before a write
 ADMISSION_COLUMNS = list(OUTPUT_COLUMNS)
 
 
@@ -122,13 +125,14 @@ def admission_rows(typed: pl.DataFrame, slow: pl.DataFrame, structural: pl.DataF
                    policy: AdmissionPolicy) -> pl.DataFrame:
     """Admission scores of a batch's AEP records, invalid ones included (they score `reject`).
 
-    `typed` rows were decoded by the reader with the contract's types and are scored from those
-    columns directly; `slow` rows (only Python's json could read them) go through admission's own
-    decoder. `structural` maps line → structural_valid.
+    `typed` rows were decoded by the reader with the contract's types and carry their
+    `structural_valid` verdict; they are scored from those columns directly. `slow` rows (only
+    Python's json could read them) go through admission's own decoder. `structural` maps
+    line → structural_valid.
     """
     frames = []
     if typed.height:
-        frame = typed.join(structural, on="line", how="left").with_columns(pl.lit(False).alias("dpo_pair"))
+        frame = typed.with_columns(pl.lit(False).alias("dpo_pair"))
         mentions = frame.filter(pl.col("raw").str.contains('"_dpo_pair_id"', literal=True))
         if mentions.height:  # an extra field the contract does not declare: decode it where it appears
             flags = decode_evidence(mentions.select("raw")).get_column("dpo_pair")
@@ -140,6 +144,20 @@ def admission_rows(typed: pl.DataFrame, slow: pl.DataFrame, structural: pl.DataF
         keys = slow.select("line", "record_key", pl.col("raw").str.json_path_match("$.model_id").alias("model_id"))
         frames.append(scored.join(keys, on="line", how="left").select("record_key", *ADMISSION_COLUMNS, "model_id"))
     return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def _line_flags(lines: pl.DataFrame, validation: pl.DataFrame) -> pl.DataFrame:
+    """`valid` and `structural_valid` for each row of `lines` (a `line` column), in its order.
+
+    Joining only the small flag columns and attaching them keeps the wide typed frame (its raw
+    text and nested lists) from being gathered row by row the way a join of it would."""
+    flags = validation.select("line", "valid", (pl.col("structural") == "valid").alias("structural_valid"))
+    return lines.select("line").join(flags, on="line", how="left", maintain_order="left").select(
+        pl.col("valid").fill_null(False), "structural_valid")
+
+
+def _rows_where(frame: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
+    return frame if mask.all() else frame.filter(mask)
 
 
 def _slow_frame(source: str, part: KindBatch) -> pl.DataFrame:
@@ -170,8 +188,10 @@ def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy,
     for part in batch.parts:
         slow = _keyed(_slow_frame(batch.source, part), digest)
         if part.kind == "aep":
-            typed = _keyed(part.typed.with_columns(pl.lit(batch.source).alias("source")), digest)
-            add(normalize_typed_aep(typed.join(valid_lines, on="line", how="semi")))
+            flags = _line_flags(part.typed, validation)
+            typed = _keyed(part.typed.with_columns(pl.lit(batch.source).alias("source"),
+                                                   flags["structural_valid"]), digest)
+            add(normalize_typed_aep(_rows_where(typed, flags["valid"]).drop("structural_valid")))
             add(normalize_records(slow.join(valid_lines, on="line", how="semi")))
             add({"admission": admission_rows(typed, slow, structural, policy)})
             typed_records = typed.select("record_key", "source", "line", pl.lit("aep").alias("kind"), "raw")
@@ -195,8 +215,9 @@ def batch_tables(batch: RecordBatch, digest: str, policy: AdmissionPolicy,
     if "runs" in tables and "admission" in tables:
         scores = tables["admission"].select(
             "record_key", pl.col("score").alias("admission_score"), pl.col("category").alias("admission_category"))
-        runs = tables["runs"].drop("admission_score", "admission_category").join(scores, on="record_key", how="left")
-        tables["runs"] = conform(runs, "runs")
+        runs = tables["runs"]
+        matched = runs.select("record_key").join(scores, on="record_key", how="left", maintain_order="left")
+        tables["runs"] = conform(runs.with_columns(matched["admission_score"], matched["admission_category"]), "runs")
     return tables
 
 
@@ -206,40 +227,50 @@ class _Worker:
     The caller's thread reads and validates batch N+1 while this thread turns batch N into
     tables and writes them (pyarrow, Polars and DuckDB release the GIL, so the halves overlap
     on two cores, and each half is about the same work). Tables are gathered until some table
-    holds FLUSH_ROWS rows: DuckDB compresses whole row groups (122,880 rows), and committing
-    many small appends costs about twice the CPU and a larger file. One batch at most waits,
-    so memory stays bounded; an error on this thread surfaces on the next `submit` or `close`.
+    holds FLUSH_ROWS rows; then every table with at least one whole DuckDB row group (122,880
+    rows) appends its whole row groups and keeps the rest for the next write. DuckDB writes
+    such an append straight to compressed row groups; an append of fewer rows into a table
+    that already has rows goes through the write-ahead log and is compressed again at the next
+    checkpoint (1M AEP records: about 40% of the append CPU). What is left is written at the
+    end. One batch at most waits, and each table keeps under FLUSH_ROWS rows, so memory stays
+    bounded; an error on this thread surfaces on the next `submit` or `close`.
     """
 
-    def __init__(self, store: DuckStore | LakeStore, digest: str, policy: AdmissionPolicy) -> None:
-        self.store, self.digest, self.policy = store, digest, policy
+    def __init__(self, store: DuckStore | LakeStore, digest: str, policy: AdmissionPolicy,
+                 observer: BatchObserver | None = None) -> None:
+        self.store, self.digest, self.policy, self.observer = store, digest, policy, observer
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-ingest")
         self.pending: Future[None] | None = None
         self.buffer: dict[str, list[pl.DataFrame]] = {}
         self.buffered: dict[str, int] = {}
         self.rows: dict[str, int] = {}  # rows written per table
 
-    def submit(self, batch: RecordBatch, checked: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    def submit(self, batch: RecordBatch, checked: Checked) -> None:
         self.wait()
         self.pending = self.pool.submit(self._process, batch, checked)
 
-    def _process(self, batch: RecordBatch, checked: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    def _process(self, batch: RecordBatch, checked: Checked) -> None:
         for name, frame in batch_tables(batch, self.digest, self.policy, checked).items():
             self.buffer.setdefault(name, []).append(frame)
             self.buffered[name] = self.buffered.get(name, 0) + frame.height
             self.rows[name] = self.rows.get(name, 0) + frame.height
+        if self.observer is not None:
+            self.observer(batch, checked)
         if max(self.buffered.values(), default=0) >= FLUSH_ROWS:
-            self._flush()
+            self._flush(whole_row_groups=True)
 
-    def _flush(self) -> None:
-        if not self.buffer:
-            return
-        items = [
-            (name, pl.concat(frames, how="vertical_relaxed"), table_kind(name) or ("aep" if name == "admission" else "other"))
-            for name, frames in self.buffer.items()
-        ]
-        self.buffer, self.buffered = {}, {}
-        self.store.write_many(items)
+    def _flush(self, *, whole_row_groups: bool = False) -> None:
+        items = []
+        for name in [n for n in self.buffer if self.buffered[n] >= ROW_GROUP or not whole_row_groups]:
+            frame = pl.concat(self.buffer.pop(name), how="vertical_relaxed")
+            rest = frame.height % ROW_GROUP if whole_row_groups else 0
+            if rest:  # slices share the frame's buffers: no copy
+                self.buffer[name] = [frame.tail(rest)]
+                frame = frame.head(frame.height - rest)
+            self.buffered[name] = rest
+            items.append((name, frame, table_kind(name) or ("aep" if name == "admission" else "other")))
+        if items:
+            self.store.write_many(items)
 
     def wait(self) -> None:
         if self.pending is not None:
@@ -257,13 +288,13 @@ class _Worker:
 
 def _ingest_source(
     store: DuckStore | LakeStore, src: SourceFile, digest: str, options: IngestOptions,
-    progress: ProgressFn | None, summary: IngestSummary, replacing: bool,
+    progress: ProgressFn | None, summary: IngestSummary, replacing: bool, observer: BatchObserver | None,
 ) -> SourceResult:
     policy = load_policy(options.policy)
     if replacing:
         store.drop_sources([src.path], [digest])
     store.begin(digest, src.path)
-    worker = _Worker(store, digest, policy)
+    worker = _Worker(store, digest, policy, observer)
     try:
         completed = False
         try:
@@ -294,8 +325,11 @@ def _ingest_source(
 
 def ingest(
     paths: list[str], store_path: str, options: IngestOptions = IngestOptions(),
-    progress: ProgressFn | None = None,
+    progress: ProgressFn | None = None, observer: BatchObserver | None = None,
 ) -> IngestSummary:
+    """Ingest `paths` into the store. `observer`, when given, sees every batch of every ingested
+    source with its validation verdicts, in input order, on the thread that normalises it (so a
+    caller can compute more from the same single read; `engine audit` does)."""
     files = expand_paths(paths)
     store = open_store(store_path, options.ingest_date)
     summary = IngestSummary(store_path, store.kind)
@@ -309,7 +343,7 @@ def ingest(
                 summary.sources.append(SourceResult(src.path, digest, "skipped", same_as=by_digest[digest]))
                 continue
             replacing = digest in by_digest or src.path in known_paths
-            result = _ingest_source(store, src, digest, options, progress, summary, replacing)
+            result = _ingest_source(store, src, digest, options, progress, summary, replacing, observer)
             summary.sources.append(result)
             by_digest[digest] = src.path
             known_paths.add(src.path)

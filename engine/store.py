@@ -81,6 +81,9 @@ class DuckStore:
             self.con = duckdb.connect(path)
         except duckdb.Error as exc:
             raise InputError(f"cannot open the store: {exc}", path=path) from exc
+        # Ingest appends from one worker thread while the reader parses on the other core; a
+        # second DuckDB thread only competes with it (1M AEP: ~25% less CPU in the appends).
+        self.con.execute("SET threads = 1")
         self.source = ""
         for table, schema in ALL_SCHEMAS.items():
             self.con.register("_empty", _typed_empty(schema).to_arrow())
@@ -137,7 +140,9 @@ class DuckStore:
         self.con.execute("BEGIN TRANSACTION")
         try:
             for table, frame, _ in items:
-                self.con.register("_batch", frame.to_arrow())
+                # Arrow string views are Polars' own string layout: no copy of every string into
+                # a large_string buffer before DuckDB copies them again (~8% of the append CPU)
+                self.con.register("_batch", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
                 try:
                     self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
                 finally:

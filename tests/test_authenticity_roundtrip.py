@@ -219,15 +219,14 @@ def test_cli_verify_of_signed_file(signed):
 
 
 def test_text_level_mutations_keep_the_fast_layout_and_are_invalid(signed):
-    """The same mutations written back in `engine sign`'s own layout (canonical body, envelope last),
-    so they reach the parse-free path of verify_raw_batch: it must agree with the general path."""
+    """The same mutations written back in `engine sign`'s own layout (canonical body, envelope last):
+    verify_raw_batch (the inline usual-envelope path) must agree with the general path."""
     from engine.authenticity.canonical import canonical_bytes
-    from engine.authenticity.fastpath import fast_verify, signed_line
+    from engine.authenticity.layout import signed_line
 
     _, out, ring = signed
     verifiers = Verifiers("cryptography")
     lines = out.read_text().splitlines()
-    assert all(fast_verify(ln, ring, verifiers) for ln in lines[:50])  # the fast path is really taken
     texts, labels = [], []
     for line in lines[:: len(lines) // 10]:
         rec = loads(line)
@@ -254,7 +253,7 @@ def test_text_level_mutations_keep_the_fast_layout_and_are_invalid(signed):
 def test_concatenated_statement_is_the_canonical_statement():
     from engine.authenticity.canonical import canonical_bytes
     from engine.authenticity.dsse import PREDICATE_TYPE, STATEMENT_TYPE
-    from engine.authenticity.fastpath import statement_bytes
+    from engine.authenticity.layout import statement_bytes
 
     for body in ({"run_id": "r", "created_at_ms": 1}, {"run_id": 'ü "q" \\ \u2028', "x": [1.5, None, {"é": 1e-7}]},
                  next(generate_records("aep", 1, 3))):

@@ -144,3 +144,14 @@ def test_cli_missing_file_exit_2(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "engine", "contamination", "--train", str(tmp_path / "nope.jsonl"),
                            "--test", str(tmp_path / "nope.jsonl")], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_result_columns_and_dtypes_are_stable() -> None:
+    rows = detect_contamination([SENT, "short", SENT.upper()], [SENT], config=ContaminationConfig(batch_size=2)).rows
+    assert rows.schema == {
+        "train_index": pl.Int64, "train_id": pl.String, "best_eval_index": pl.Int64, "best_eval_id": pl.String,
+        "token_jaccard": pl.Float64, "char_jaccard": pl.Float64, "shared_ngrams": pl.Int64,
+        "containment": pl.Float64, "any_13gram_hit": pl.Boolean, "flag_jaccard": pl.Boolean,
+        "flag_containment": pl.Boolean, "flagged": pl.Boolean,
+    }
+    assert rows["train_index"].to_list() == [0, 1, 2]

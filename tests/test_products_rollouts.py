@@ -142,8 +142,14 @@ def test_cli_bad_lines_are_quarantined_not_fatal(tmp_path: Path) -> None:
     r = _engine("adp-export", str(src), "--out", str(out), "--format", "json")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert summary["branches"] == 6 and summary["rejected"] == 1 and summary["quarantined"] == 1
+    assert summary["branches"] == 6 and summary["rejected"] == 1 and summary["unreadable"] == 1
+    assert summary["quarantined"] == 2
     q = [json.loads(x) for x in Path(summary["quarantine_file"]).read_text().splitlines()]
     assert [(x["line"], x["reason"]) for x in q] == [(1, "missing task"), (2, "not a JSON object")]
+    # a line that starts like an object but is not JSON is unreadable too, not "rejected"
+    src.write_text(src.read_text() + '{"broken\n')
+    r = _engine("rl-export", str(src), "--out", str(tmp_path / "rl.jsonl"), "--format", "json")
+    summary = json.loads(r.stdout)
+    assert (summary["rejected"], summary["unreadable"], summary["quarantined"]) == (1, 2, 3)
     missing = _engine("rl-export", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr

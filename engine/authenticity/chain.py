@@ -78,37 +78,50 @@ def chain_verdicts(frame: pl.DataFrame, *, across_files: bool = False) -> pl.Dat
 
 
 def verdicts_from_links(links: pl.DataFrame, *, across_files: bool = False) -> pl.DataFrame:
-    """Chain verdicts (`chain`, `chain_reason`) for the rows of a `link_frame` (input order)."""
+    """Chain verdicts (`chain`, `chain_reason`) for the rows of a `link_frame` (input order).
+
+    Records are stably sorted by run (an integer code per source and run_id), so each run is a
+    contiguous block in input order: a
+    record's position and predecessor come from its neighbour (window functions over a million
+    runs cost ~30x more), per-run figures from one group_by on the block number.
+    """
     df = links.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"),
         pl.col("source").alias("_src"), pl.col("line").alias("_line"), pl.col("run_id").alias("_run_id"),
         pl.col("prev").alias("_prev"), pl.col("hash").alias("_hash"),
     )
-    run_key = pl.col("_run_id") if across_files else pl.concat_str([pl.col("_src"), pl.col("_run_id")],
-                                                                    separator="\x00")
-    df = df.with_columns(_run=run_key)
-
-    pos = pl.int_range(pl.len()).over("_run")
-    pred = pl.col("_hash").shift(1).over("_run")
-    df = df.with_columns(_pos=pos, _pred=pred)
+    # an exact integer per run (categorical codes: hashing, no string sort; 1M runs 0.4 s vs 2.3 s)
+    key = pl.col("_run_id").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    if not across_files:
+        key = pl.col("_src").cast(pl.Categorical).to_physical().cast(pl.UInt64) * (1 << 32) + key
+    runs = df.filter(pl.col("_run_id").is_not_null()).with_columns(_key=key).sort("_key", maintain_order=True)
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    start = (pl.col("_key") != pl.col("_key").shift(1)).fill_null(True)
+    runs = runs.with_columns(_start=start).with_columns(
+        _run=pl.col("_start").cum_sum() - 1,
+        _pos=row - pl.when(pl.col("_start")).then(row).forward_fill(),
+        _pred=pl.when(pl.col("_start")).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("_hash").shift(1)),
+    )
     link = pl.col("_prev").is_not_null()
-    df = df.with_columns(
+    runs = runs.with_columns(
         _orphan=(pl.col("_pos") == 0) & link,
         _missing=(pl.col("_pos") > 0) & ~link,
         _bad=(pl.col("_pos") > 0) & link & (pl.col("_pred").is_null() | (pl.col("_prev") != pl.col("_pred"))),
     )
-    where = pl.col("_src") + pl.lit(":") + pl.col("_line").cast(pl.String)
-    per_run = df.filter(pl.col("_run").is_not_null()).group_by("_run").agg(
+    per_run = runs.group_by("_run").agg(
         _n=pl.len(),
         _links=link.sum(),
         _n_missing=pl.col("_missing").sum(),
         _any_bad=pl.col("_bad").any(),
         _orph=pl.col("_orphan").any(),
         _bad_pos=pl.col("_pos").filter(pl.col("_bad")).first(),
-        _bad_at=where.filter(pl.col("_bad")).first(),
-        _miss_at=where.filter(pl.col("_missing")).first(),
-        _first_at=where.first(),
-    )
+        _bad_src=pl.col("_src").filter(pl.col("_bad")).first(),
+        _bad_line=pl.col("_line").filter(pl.col("_bad")).first(),
+        _miss_src=pl.col("_src").filter(pl.col("_missing")).first(),
+        _miss_line=pl.col("_line").filter(pl.col("_missing")).first(),
+        _first_src=pl.col("_src").first(),
+        _first_line=pl.col("_line").first(),
+    ).sort("_run")
     verdict = (
         pl.when(pl.col("_any_bad")).then(pl.lit(BROKEN))
         .when(pl.col("_orph")).then(pl.lit(ORPHANED))
@@ -118,22 +131,22 @@ def verdicts_from_links(links: pl.DataFrame, *, across_files: bool = False) -> p
     )
     reason = (
         pl.when(pl.col("_any_bad")).then(
-            pl.format("record {} of {} ({}) links to a hash that is not its predecessor's",
-                      pl.col("_bad_pos") + 1, pl.col("_n"), pl.col("_bad_at")))
+            pl.format("record {} of {} ({}:{}) links to a hash that is not its predecessor's",
+                      pl.col("_bad_pos") + 1, pl.col("_n"), pl.col("_bad_src"), pl.col("_bad_line")))
         .when(pl.col("_orph")).then(
-            pl.format("first record ({}) links to a predecessor that is not in the input", pl.col("_first_at")))
+            pl.format("first record ({}:{}) links to a predecessor that is not in the input", pl.col("_first_src"),
+                      pl.col("_first_line")))
         .when(pl.col("_links") == 0).then(
             pl.format("none of the {} records carries prev_record_hash", pl.col("_n")))
         .when(pl.col("_n_missing") > 0).then(
-            pl.format("{} of {} links absent (first at {})", pl.col("_n_missing"), pl.col("_n") - 1,
-                      pl.col("_miss_at")))
+            pl.format("{} of {} links absent (first at {}:{})", pl.col("_n_missing"), pl.col("_n") - 1,
+                      pl.col("_miss_src"), pl.col("_miss_line")))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    per_run = per_run.select("_run", chain=verdict, chain_reason=reason)
-    out = df.select("_i", "_run").join(per_run, on="_run", how="left").sort("_i")
-    out = out.with_columns(
-        chain=pl.when(pl.col("_run").is_null()).then(pl.lit(NOT_PRESENT)).otherwise(pl.col("chain")),
-        chain_reason=pl.when(pl.col("_run").is_null()).then(pl.lit("record has no run_id"))
-        .otherwise(pl.col("chain_reason")),
-    )
-    return out.select("chain", "chain_reason")
+    per_run = per_run.select(chain=verdict, chain_reason=reason)
+    block = runs["_run"]
+    decided = pl.DataFrame({"_i": runs["_i"], "chain": per_run["chain"].gather(block),
+                            "chain_reason": per_run["chain_reason"].gather(block)})
+    no_run = df.filter(pl.col("_run_id").is_null()).select(
+        "_i", chain=pl.lit(NOT_PRESENT), chain_reason=pl.lit("record has no run_id"))
+    return pl.concat([decided, no_run]).sort("_i").select("chain", "chain_reason")

@@ -127,17 +127,28 @@ class StreamingVerifier:
         return records, idx, wait
 
     def collect(self, pending: Any) -> pl.DataFrame:
+        auth, links = self.decide(pending)
+        if links is not None:
+            self._links.append(links)
+        return auth
+
+    def decide(self, pending: Any) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        """(authenticity columns, link columns) of a submitted batch, without keeping the links."""
         from engine.authenticity.chain import link_frame
 
         records, idx, wait = pending
         if wait is None:
-            return pl.DataFrame(schema={"authenticity": pl.String, "authenticity_reason": pl.String})
+            return pl.DataFrame(schema={"authenticity": pl.String, "authenticity_reason": pl.String}), None
         results = wait()
         known: list[str | None] = [None] * records.height
         for j, (_, _, h) in zip(idx.to_list(), results, strict=True):
             known[j] = h
-        self._links.append(link_frame(records, hash_all=True, known=pl.Series(known, dtype=pl.String)))
-        return _auth_frame(records.height, idx, results)
+        links = link_frame(records, hash_all=True, known=pl.Series(known, dtype=pl.String))
+        return _auth_frame(records.height, idx, results), links
+
+    def add_links(self, links: pl.DataFrame) -> None:
+        """Link columns (chain.LINK_SCHEMA) decided elsewhere, in input order after those seen so far."""
+        self._links.append(links)
 
     def batch(self, records: pl.DataFrame) -> pl.DataFrame:
         return self.collect(self.submit(records))

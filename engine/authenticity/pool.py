@@ -9,8 +9,9 @@ and are reused for every later batch of a streaming run.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
@@ -64,9 +65,44 @@ class WorkerPool:
 
         return wait
 
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """`fn(*args)` on a worker process (the pool starts on first use)."""
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("spawn"))
+        return self._executor.submit(fn, *args)
+
+    def warm(self, fn: Callable[[], Any]) -> None:
+        """Start the workers now, each running `fn` (imports), while this process does other work."""
+        if self.jobs > 1:
+            for _ in range(self.jobs):
+                self.submit(fn)
+
+    def ordered(self, fn: Callable[..., T], calls: Sequence[tuple[Any, ...]], *, window: int | None = None) -> Iterator[T]:
+        """`fn(*args)` for each args tuple of `calls`, results in order, at most `window` in flight.
+
+        The bound keeps memory flat however large the input: results wait for the caller, and
+        the workers get new calls only as the caller takes results (2 per worker keeps both busy).
+        In this process, one call at a time, when there is a single job.
+        """
+        if self.jobs <= 1:
+            yield from (fn(*args) for args in calls)
+            return
+        limit = window or 2 * self.jobs + 1
+        pending: deque[Future[T]] = deque()
+        try:
+            for args in calls:
+                pending.append(self.submit(fn, *args))
+                if len(pending) >= limit:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+
     def close(self) -> None:
         if self._executor is not None:
-            self._executor.shutdown()
+            self._executor.shutdown(cancel_futures=True)
             self._executor = None
 
     def __enter__(self) -> WorkerPool:

@@ -6,22 +6,26 @@ The eval side is indexed once; the training side is streamed in batches of
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, TypeAlias
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from engine.contamination.charsim import anchor_scores, pair_scores, prefix_scores
+from engine.contamination.charexact import exact_char_best
+from engine.contamination.charfilter import char_candidates
 from engine.contamination.config import ContaminationConfig, Rule
 from engine.contamination.index import EvalIndex, build_eval_index, featurize
 from engine.contamination.rules import containment_flags, flags, jaccard_flags
 from engine.contamination.scores import any_hit, token_scores
 
-TextColumn = pl.Series | pa.Array | pa.ChunkedArray | list[str | None]
+TextColumn: TypeAlias = pl.Series | pa.Array | pa.ChunkedArray | list[str | None]
 
+WORKERS = 2  # batches scored at once (2 cores)
 BACKGROUND_SAMPLE = 4096  # training texts that order the char anchors (speed only, never results)
 RESULT_COLUMNS = (
     "train_index", "train_id", "best_eval_index", "best_eval_id", "token_jaccard", "char_jaccard",
@@ -50,31 +54,30 @@ def _series(col: TextColumn | None, name: str) -> pl.Series | None:
 
 def score_batch(texts: pl.Series, index: EvalIndex, cfg: ContaminationConfig) -> pl.DataFrame:
     """Scores for one batch of training texts (input row order; `train_index` is batch-local)."""
-    f = featurize(texts)
+    # featurise in length order: rows of one size band are then contiguous in the stream
+    by_len = texts.fill_null("").str.len_bytes().arg_sort().to_numpy().astype(np.int64)
+    f = featurize(texts.gather(by_len))
+    f = replace(f, stream=replace(f.stream, order=by_len[f.stream.order]))
     n = f.n_rows
     ts = token_scores(f, index)
     hits = any_hit(f, index)
     if cfg.exact_char_scores:
-        cj, cb = prefix_scores(f, index, np.zeros(n), np.arange(n))
+        cj, cb = exact_char_best(f, index.char, np.arange(n))
+    elif cfg.char_threshold <= 1.0:
+        cj, cb = exact_char_best(f, index.char, np.flatnonzero(char_candidates(f, index.char)))
     else:
-        cj, cb = anchor_scores(f, index, cfg.char_threshold)
+        cj, cb = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
     jflag = jaccard_flags(ts.jaccard, cj, cfg)
     cflag = containment_flags(ts.containment, cfg)
     flagged = flags(jflag, cflag, cfg.rule)
-
-    # Flagged rows must report their exact best char Jaccard even below char_threshold: the
-    # pair with the best token partner gives a lower bound, and a prefix-filtered pass at that
-    # bound finds the maximum (t = 0 when there is no partner: every sharing pair is counted).
-    need = np.flatnonzero(flagged & np.isnan(cj))
-    if need.size:
-        partner = ts.best_b[need]
-        lb = np.zeros(need.size)
-        has = partner >= 0
-        lb[has] = pair_scores(f, index, need[has], partner[has])
-        t2 = np.full(n, 2.0)
-        t2[need] = lb
-        cj2, cb2 = prefix_scores(f, index, t2, need)
-        cj[need], cb[need] = cj2[need], cb2[need]
+    if not cfg.exact_char_scores:
+        # below the threshold the score is reported only for flagged rows (null = below it)
+        low = ~flagged & ~(cj >= cfg.char_threshold)
+        cj[low], cb[low] = np.nan, -1
+        need = np.flatnonzero(flagged & np.isnan(cj))
+        if need.size:
+            cj2, cb2 = exact_char_best(f, index.char, need)
+            cj[need], cb[need] = cj2[need], cb2[need]
 
     best_b = np.where(ts.best_b >= 0, ts.best_b, cb)
     out = pl.DataFrame({
@@ -109,12 +112,19 @@ def detect_contamination(
     sample = train.gather(np.linspace(0, len(train) - 1, min(len(train), BACKGROUND_SAMPLE)).astype(np.int64)) if len(train) else None
     index = build_eval_index(evals, cfg.ngram, cfg.char_threshold, sample)
     parts = []
-    for start in range(0, len(train), cfg.batch_size):
-        chunk = train.slice(start, cfg.batch_size)
-        part = score_batch(chunk, index, cfg).with_columns(pl.col("train_index") + start)
-        parts.append(part)
-        if progress is not None:
-            progress(len(chunk))
+    starts = list(range(0, len(train), cfg.batch_size))
+    # two batches in flight: numpy, scipy and Polars release the GIL in their kernels
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        pending: deque[tuple[int, Future[pl.DataFrame]]] = deque()
+        for i, start in enumerate(starts):
+            pending.append((start, pool.submit(score_batch, train.slice(start, cfg.batch_size), index, cfg)))
+            if len(pending) == WORKERS or i == len(starts) - 1:
+                while pending and (len(pending) == WORKERS or i == len(starts) - 1):
+                    first, fut = pending.popleft()
+                    part = fut.result()
+                    parts.append(part.with_columns(pl.col("train_index") + first))
+                    if progress is not None:
+                        progress(part.height)
     rows = pl.concat(parts) if parts else score_batch(pl.Series("text", [], dtype=pl.String), index, cfg)
 
     tid = _series(train_ids, "train_id")

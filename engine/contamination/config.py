@@ -26,7 +26,7 @@ class ContaminationConfig:
     char_threshold: float = 0.7
     containment_threshold: float = 0.5
     rule: Rule = Rule.any
-    batch_size: int = 20_000
+    batch_size: int = 5_000
     # Compute the exact max char Jaccard for every training text, not only for flagged ones
     # (slow on large inputs: the differential tests use it).
     exact_char_scores: bool = False

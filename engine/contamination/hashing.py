@@ -93,6 +93,29 @@ def ngram_positions(lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray
     return rows, starts
 
 
+def row_ngram_positions(lengths: np.ndarray, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index into `rows`, flat start) of every n-gram of the given stream rows only."""
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])) if lengths.size else np.zeros(0, np.int64)
+    counts = np.clip(lengths[rows] - n + 1, 0, None)
+    total = int(counts.sum())
+    local = np.repeat(np.arange(rows.size, dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts
+    starts = np.arange(total, dtype=np.int64) + np.repeat(offsets[rows] - first, counts)
+    return local, starts
+
+
+def all_span_hashes(prefix: np.ndarray, n: int) -> np.ndarray:
+    """H(s, s + n) for every flat start s (spans crossing a row end are never used as n-grams)."""
+    size = prefix.size - 1 - n + 1
+    if size <= 0:
+        return np.zeros(0, np.uint64)
+    pw = powers("P", prefix.size)
+    out = np.subtract(prefix[n:], prefix[:size])
+    with np.errstate(over="ignore"):
+        np.multiply(out, pw[n - 1 : n - 1 + size], out=out)
+    return out
+
+
 def ngram_hashes(prefix: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(row id, hash) of every n-gram position (duplicates kept)."""
     rows, starts = ngram_positions(lengths, n)

@@ -1,15 +1,9 @@
-"""Candidate generation and exact intersection counts between hashed n-gram sets.
+"""Hashed n-gram sets, exact intersection counts and exact membership filters.
 
 Sets are long frames `(r, g)`: row id and 64-bit n-gram hash, one row per distinct n-gram of a
 text. An intersection |A ∩ B| is the number of rows of the equi-join on `g`, grouped by pair:
-only pairs that share at least one n-gram are ever materialised.
-
-Prefix filter (AllPairs, Bayardo et al. 2007; PPJoin, Xiao et al. 2008), one-sided. Order all
-n-grams globally by (document frequency on the eval side, hash). If J(A, B) >= t then
-|A ∩ B| >= ceil(t |A|), so the first |A| - ceil(t |A|) + 1 n-grams of A in that order contain an
-n-gram of B (pigeonhole). Probing only that prefix of A against the eval index finds every pair
-with J >= t. n-grams absent from the eval side (frequency 0) sort first and can never match, and
-the most frequent (boilerplate) n-grams sort last, so the probe skips the expensive ones.
+only pairs that share at least one n-gram are ever materialised (token n-grams; the char path
+uses sparse products, `charexact`).
 """
 
 from __future__ import annotations
@@ -23,6 +17,14 @@ _EPS = 1e-9
 def dedupe(rows: np.ndarray, hashes: np.ndarray) -> pl.DataFrame:
     """Distinct (r, g) pairs."""
     return pl.DataFrame({"r": rows.astype(np.int64, copy=False), "g": hashes}).unique(maintain_order=False)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy 2's hash-based unique is far slower on 64-bit hashes)."""
+    out = np.sort(values)
+    if out.size:
+        out = out[np.concatenate(([True], out[1:] != out[:-1]))]
+    return out
 
 
 def set_sizes(frame: pl.DataFrame, n_rows: int) -> np.ndarray:
@@ -50,48 +52,12 @@ def prefix_length(size: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (size - need + 1).astype(np.int64)
 
 
-def prefix_candidates(train: pl.DataFrame, a_sizes: np.ndarray, a_thresholds: np.ndarray,
-                      doc_freq: pl.DataFrame, evals: pl.DataFrame) -> pl.DataFrame:
-    """Distinct pairs (a, b) that can have Jaccard >= a_thresholds[a]; a superset of them."""
-    plen = prefix_length(a_sizes, a_thresholds)
-    ordered = (
-        train.join(doc_freq, on="g", how="left")
-        .with_columns(pl.col("df").fill_null(0))
-        .sort("r", "df", "g")
-    )
-    r = ordered["r"].to_numpy()
-    pos = np.arange(r.size, dtype=np.int64)
-    first = np.searchsorted(r, r, side="left")
-    keep = (pos - first < plen[r]) & (ordered["df"].to_numpy() > 0)
-    ranked = ordered.filter(pl.Series(keep)).select("r", "g")
-    return (
-        ranked.rename({"r": "a"})
-        .join(evals.rename({"r": "b"}), on="g", how="inner")
-        .select("a", "b")
-        .unique()
-    )
-
-
-def verify(pairs: pl.DataFrame, train: pl.DataFrame, evals: pl.DataFrame) -> pl.DataFrame:
-    """(a, b, c) with the exact |A ∩ B| for the given pairs (pairs without overlap get c = 0)."""
-    if pairs.height == 0:
-        return pairs.with_columns(pl.lit(0, dtype=pl.UInt32).alias("c"))
-    shared = (
-        pairs.join(train.rename({"r": "a"}), on="a", how="inner")
-        .join(evals.rename({"r": "b"}), on=["b", "g"], how="semi")
-        .group_by("a", "b")
-        .agg(pl.len().alias("c"))
-    )
-    return pairs.join(shared, on=["a", "b"], how="left").with_columns(pl.col("c").fill_null(0))
-
-
-
 class HashFilter:
     """Exact membership of 64-bit hashes in a fixed set: a bitmap on the top bits rejects
     almost every non-member with one cache-friendly lookup, a binary search confirms the rest."""
 
     def __init__(self, members: np.ndarray) -> None:
-        self.sorted = np.unique(members)
+        self.sorted = sorted_unique(members)
         bits = int(np.clip(np.ceil(np.log2(max(self.sorted.size, 1) * 16)), 10, 28))
         self.shift = np.uint64(64 - bits)
         bitmap = np.zeros(1 << bits, dtype=bool)

@@ -8,7 +8,8 @@ and trims both ends. Token and char n-grams are both built from this one string.
 
 The result is a `Stream`: the prepared texts of a batch as one flat array of code points plus
 per-row lengths. Pure-ASCII texts (the bulk of real data) are prepared in numpy straight from the
-Arrow byte buffer: for them NFKC is the identity, none of the invisible characters can occur,
+Arrow byte buffer (rows whose whitespace is already single spaces, the usual case, are only
+lower-cased by Polars; the others are collapsed in numpy): for them NFKC is the identity, none of the invisible characters can occur,
 Python's ASCII whitespace is exactly \\t \\n \\v \\f \\r \\x1c-\\x1f and space, and lower-casing is
 A-Z -> a-z, so the bytes are provably identical to the definition's output. Every other text goes
 through the definition itself in Python (only those rows), so Unicode-version differences
@@ -79,6 +80,8 @@ def _ascii_prepare(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     prev_ws[offsets[:-1][sizes > 0]] = True  # row starts behave like "after whitespace"
     # a whitespace byte survives only if a non-whitespace byte follows later in its row
     nonws = np.flatnonzero(~ws)
+    if nonws.size == 0:  # whitespace only
+        return np.zeros(n, np.int64), np.zeros(0, np.uint32)
     k = np.searchsorted(nonws, offsets[1:], side="left") - 1
     last_nonws = np.where(k >= 0, nonws[np.maximum(k, 0)], -1)
     last_nonws = np.where(last_nonws >= offsets[:-1], last_nonws, -1)
@@ -88,22 +91,41 @@ def _ascii_prepare(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.bincount(rows[keep], minlength=n).astype(np.int64), out
 
 
+# rows whose whitespace is not already single spaces between non-space characters
+_MESSY_WS = r"[\t\n\x0b\x0c\r\x1c-\x1f]|  |^ | $"
+
+
+def _clean_ascii(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows taken as they are, their lengths, their code points) for ASCII rows whose whitespace
+    needs no change: lower-casing (A-Z -> a-z for ASCII) is the whole preparation."""
+    lowered = texts.str.to_lowercase()
+    clean = np.flatnonzero(~lowered.str.contains(_MESSY_WS).to_numpy())
+    offsets, data = _arrow_bytes(lowered.gather(clean) if clean.size < len(texts) else lowered)
+    return clean, np.diff(offsets), data.astype(np.uint32)
+
+
 def prepare_stream(texts: pl.Series) -> Stream:
     """Prepare a batch of texts (nulls count as empty)."""
     texts = texts.cast(pl.String).fill_null("")
-    n = len(texts)
     frame = pl.DataFrame({"t": texts})
     ascii_mask = frame.select(pl.col("t").str.len_bytes() == pl.col("t").str.len_chars())["t"].to_numpy()
     fast = np.flatnonzero(ascii_mask)
     slow = np.flatnonzero(~ascii_mask)
-    if slow.size == 0:
-        lengths, cps = _ascii_prepare(texts)
-        return Stream(np.arange(n, dtype=np.int64), lengths, cps)
-    f_len, f_cps = _ascii_prepare(texts.gather(fast))
-    prepared = [prepare_one(s) for s in texts.gather(slow).to_list()]
-    s_len = np.fromiter((len(s) for s in prepared), dtype=np.int64, count=len(prepared))
-    s_cps = np.frombuffer("".join(prepared).encode("utf-32-le"), dtype=np.uint32)
-    return Stream(np.concatenate((fast, slow)), np.concatenate((f_len, s_len)), np.concatenate((f_cps, s_cps)))
+    fast_texts = texts.gather(fast) if slow.size else texts
+    clean, c_len, c_cps = _clean_ascii(fast_texts)
+    messy = np.setdiff1d(np.arange(fast.size), clean, assume_unique=True)
+    parts = [(fast[clean], c_len, c_cps)]
+    if messy.size:
+        m_len, m_cps = _ascii_prepare(fast_texts.gather(messy))
+        parts.append((fast[messy], m_len, m_cps))
+    if slow.size:
+        prepared = [prepare_one(s) for s in texts.gather(slow).to_list()]
+        s_len = np.fromiter((len(s) for s in prepared), dtype=np.int64, count=len(prepared))
+        s_cps = np.frombuffer("".join(prepared).encode("utf-32-le"), dtype=np.uint32)
+        parts.append((slow, s_len, s_cps))
+    return Stream(np.concatenate([p[0] for p in parts]).astype(np.int64),
+                  np.concatenate([p[1] for p in parts]).astype(np.int64),
+                  np.concatenate([p[2] for p in parts]).astype(np.uint32, copy=False))
 
 
 def stream_strings(stream: Stream) -> list[str]:

@@ -10,7 +10,9 @@ KEYS = ["record_key", "source", "line"]
 def explode_items(frame: pl.DataFrame, column: str, carry: list[str]) -> pl.DataFrame:
     """One row per item of the list column `column`, with `idx` (0-based position) and the
     item's struct fields as columns; `carry` columns are repeated on every item row."""
-    has_items = frame.filter(pl.col(column).list.len() > 0)
+    # project before filtering: a filter of the whole record frame would gather its raw text
+    # and every other nested column once per exploded list
+    has_items = frame.select(*carry, column).filter(pl.col(column).list.len() > 0)
     exploded = has_items.select(
         *carry,
         pl.col(column),

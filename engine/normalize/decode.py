@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any, TypeAlias
 
-import duckdb
 import polars as pl
+
+from engine.normalize.scratch import scratch_cursor
 
 JSON = "JSON"  # marker: keep this value as JSON text
 Spec: TypeAlias = "pl.DataType | str | dict[str, Spec] | list[Spec]"
@@ -65,20 +66,37 @@ def duckdb_structure(spec: Any) -> Any:
 
 
 _DECODE_SQL = "SELECT json_transform(raw, $structure) AS r FROM batch_raw"
+_LONE_SURROGATE = r"\\u[dD][89a-fA-F]"
+
+
+def _transform(raw: pl.Series, structure: str) -> Any:
+    con = scratch_cursor()
+    try:
+        con.register("batch_raw", pl.DataFrame({"raw": raw}).to_arrow(compat_level=pl.CompatLevel.newest()))
+        return con.sql(_DECODE_SQL, params={"structure": structure}).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _reserialised(text: str) -> str:
+    # Python's json reads a lone UTF-16 surrogate escape; written back it becomes '?' (as
+    # engine.admission does for the same records), which DuckDB's parser accepts
+    return json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8", "replace").decode("utf-8")
 
 
 def decode(raw: pl.Series, spec: dict[str, Spec]) -> pl.DataFrame:
     """One column per top-level field of `spec`, decoded from the JSON text in `raw`."""
+    import duckdb
+
     if raw.len() == 0:
         return pl.DataFrame(schema={name: _polars_type(sub) for name, sub in spec.items()})
-    con = duckdb.connect()
+    structure = json.dumps(duckdb_structure(spec))
     try:
-        con.execute("SET enable_progress_bar = false")
-        con.register("batch_raw", pl.DataFrame({"raw": raw}).to_arrow())
-        structure = json.dumps(duckdb_structure(spec))
-        table = con.sql(_DECODE_SQL, params={"structure": structure}).to_arrow_table()
-    finally:
-        con.close()
+        table = _transform(raw, structure)
+    except duckdb.Error:  # only the rows with a lone surrogate escape are re-serialised, one by one
+        at = raw.str.contains(_LONE_SURROGATE).arg_true()
+        fixed = pl.Series([_reserialised(t) for t in raw.gather(at).to_list()], dtype=pl.String)
+        table = _transform(raw.clone().scatter(at, fixed), structure)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.unnest("r")

@@ -1,9 +1,10 @@
 """`engine audit`: the one-command main job.
 
 Stages: ingest every input into a fresh DuckDB store (structural + semantic validation and the
-admission score happen per batch inside ingest), then in one more streamed pass over the AEP
-evidence the verifier audit and the trust scores, the authenticity and chain layers when the
-records are signed or chained (or keys are given), contamination against `--eval-items`, claim
+admission score happen per batch inside ingest, and so do the verifier-audit and trust inputs:
+ingest hands each batch it read to `EvidenceAudit`, so the inputs are read once), then the
+authenticity and chain layers when the records are signed or chained (or keys are given),
+contamination against `--eval-items`, claim
 audits for each `--claim A B`, and finally the report rendered from SQL over the store. Every
 stage's results are tables of the store (`audit_*`), so `engine sql` can answer the same
 questions the report does and `engine report --store` can render it again.
@@ -114,30 +115,62 @@ FINDING_SCHEMA = {"verifier_id": pl.String, "severity": pl.String, "check_id": p
                   "description": pl.String, "evidence": pl.String}
 
 
+class EvidenceAudit:
+    """Verifier audit and trust scores, accumulated batch by batch from decoded AEP evidence."""
+
+    def __init__(self, kind: str | None) -> None:
+        self.kind = kind
+        self.flat: list[pl.DataFrame] = []
+        self.features: list[pl.DataFrame] = []
+        self.batches = 0
+
+    def add(self, seq: int, frame: pl.DataFrame) -> None:
+        from engine.trust import record_features
+        from engine.verifier_audit import verifier_rows
+
+        self.flat.append(verifier_rows(frame))
+        ordered = frame.sort("line")
+        self.features.append(record_features(ordered).with_columns(pl.lit(seq).alias("_seq"), ordered["line"]))
+
+    def observe(self, batch: Any, checked: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+        """An `engine.ingest` batch observer: the same evidence `iter_evidence` would yield for
+        this batch, from the batch ingest already read and validated (no second read)."""
+        from engine.admission_run import evidence_frames, scorable
+
+        verdicts = checked[0]
+        structural = verdicts.select("line", (pl.col("structural") == "valid").alias("structural_valid"))
+        seq, self.batches = self.batches, self.batches + 1
+        for part in batch.parts:
+            if scorable(part, self.kind):
+                for frame in evidence_frames(part, batch.source, structural):
+                    self.add(seq, frame)
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        from engine.trust import TrustOptions, groups_from_features
+        from engine.verifier_audit import audit_rows
+
+        audits = audit_rows(pl.concat(self.flat)) if self.flat else []
+        verifiers = pl.DataFrame(
+            [(a.verifier_id, a.total_results, a.pass_rate, a.strength_score, a.critical_count, a.high_count,
+              len(a.findings)) for a in audits], schema=VERIFIER_SCHEMA, orient="row")
+        findings = pl.DataFrame(
+            [(a.verifier_id, f.severity, f.check_id, f.description, f.evidence) for a in audits for f in a.findings],
+            schema=FINDING_SCHEMA, orient="row")
+        tables = {"audit_verifiers": verifiers, "audit_verifier_findings": findings}
+        if self.features:
+            groups = groups_from_features(pl.concat(self.features).sort("_seq", "line"), TrustOptions())
+            tables["audit_trust"] = groups.with_columns(pl.col("records", "invalid_records").cast(pl.Int64))
+        return tables
+
+
 def verifier_and_trust_tables(paths: Sequence[str], kind: str | None) -> dict[str, pl.DataFrame]:
     """Verifier audit and trust scores over one streamed pass of the AEP evidence."""
     from engine.admission_run import iter_evidence
-    from engine.trust import TrustOptions, groups_from_features, record_features
-    from engine.verifier_audit import audit_rows, verifier_rows
 
-    flat: list[pl.DataFrame] = []
-    features: list[pl.DataFrame] = []
+    acc = EvidenceAudit(kind)
     for seq, frame in iter_evidence(paths, kind=kind):
-        flat.append(verifier_rows(frame))
-        ordered = frame.sort("line")
-        features.append(record_features(ordered).with_columns(pl.lit(seq).alias("_seq"), ordered["line"]))
-    audits = audit_rows(pl.concat(flat)) if flat else []
-    verifiers = pl.DataFrame(
-        [(a.verifier_id, a.total_results, a.pass_rate, a.strength_score, a.critical_count, a.high_count,
-          len(a.findings)) for a in audits], schema=VERIFIER_SCHEMA, orient="row")
-    findings = pl.DataFrame(
-        [(a.verifier_id, f.severity, f.check_id, f.description, f.evidence) for a in audits for f in a.findings],
-        schema=FINDING_SCHEMA, orient="row")
-    tables = {"audit_verifiers": verifiers, "audit_verifier_findings": findings}
-    if features:
-        groups = groups_from_features(pl.concat(features).sort("_seq", "line"), TrustOptions())
-        tables["audit_trust"] = groups.with_columns(pl.col("records", "invalid_records").cast(pl.Int64))
-    return tables
+        acc.add(seq, frame)
+    return acc.tables()
 
 
 def _signed_or_chained(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -302,12 +335,18 @@ def run_audit(paths: Sequence[str], options: AuditOptions) -> AuditResult:
         leftover.unlink(missing_ok=True)
     try:
         with _Stages(options.progress) as stages:
+            evidence = EvidenceAudit(options.kind)
             with stages.stage("ingest + validate + admit", total) as advance:
-                ingest(plist, str(tmp), IngestOptions(kind=options.kind, policy=options.policy), advance)
+                ingested = ingest(plist, str(tmp), IngestOptions(kind=options.kind, policy=options.policy), advance,
+                                  observer=evidence.observe)
             con = duckdb.connect(str(tmp))
             try:
                 with stages.stage("verifier audit + trust"):
-                    for name, frame in verifier_and_trust_tables(plist, options.kind).items():
+                    # computed from ingest's own read; an input ingest skipped (the same content
+                    # given twice) is still evidence here, so then read the inputs once more
+                    skipped = any(s.status == "skipped" for s in ingested.sources)
+                    tables = verifier_and_trust_tables(plist, options.kind) if skipped else evidence.tables()
+                    for name, frame in tables.items():
                         _write_table(con, name, frame)
                 signed, legacy = _signed_or_chained(con)
                 if signed or options.verify or options.keys_dir is not None:
