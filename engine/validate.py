@@ -125,7 +125,7 @@ def check_kind_batch(part: KindBatch) -> KindVerdicts:
     columns = set(typed.columns)
     sem = semantic_exprs(kind, columns) if known else {}
     if typed.height:
-        ok = fast_accept(typed, kind) if known else pl.Series([False] * typed.height)
+        ok = fast_accept(typed, kind, null_items=part.null_items) if known else pl.Series([False] * typed.height)
         sem_cols = [expr.alias(f"__sem_{rule}") for rule, expr in sem.items()]
         frame = typed.select("line", "raw", _typed_id_expr(kind, columns).alias("run_id"), *sem_cols).with_columns(
             ok.alias("__ok"))
@@ -353,8 +353,8 @@ def validate_frame(records: pl.DataFrame) -> pl.DataFrame:
     out = []
     for (source,), group in records.group_by("source", maintain_order=True):
         for (kind,), sub in group.group_by("kind", maintain_order=True):
-            block = LineBlock(str(source), sub.get_column("line").to_list(),
-                              [r.encode("utf-8", "surrogatepass") for r in sub.get_column("raw").to_list()])
+            block = LineBlock.from_lines(str(source), sub.get_column("line").to_numpy(),
+                                         [r.encode("utf-8", "surrogatepass") for r in sub.get_column("raw").to_list()])
             parts, _ = _split_block(str(source), block, str(kind), True)
             for part in parts:
                 out.append(check_kind_batch(part).verdicts.with_columns(pl.lit(source).alias("source")))

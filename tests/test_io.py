@@ -90,6 +90,25 @@ def test_two_objects_on_one_line_are_not_one_record(tmp_path: Path) -> None:
     assert loaded.quarantine.get_column("line").to_list() == [1]
 
 
+def test_a_value_spanning_two_lines_is_not_a_record(tmp_path: Path) -> None:
+    """Neither line is a JSON object on its own, though together they parse as two objects."""
+    path = tmp_path / "span.jsonl"
+    path.write_text(line()[:-1] + ', "x":\n{"y": 1}} ' + line() + "\n" + line() + "\n")
+    s = summary(path)
+    assert (s["records"], s["valid"], s["quarantined"]) == (3, 1, 2)
+    assert load_records([str(path)]).quarantine.get_column("line").to_list() == [1, 2]
+
+
+def test_a_line_longer_than_a_block(tmp_path: Path) -> None:
+    from engine.io import iter_record_batches
+
+    path = tmp_path / "long.jsonl"
+    path.write_text(line() + "\n" + line(repo_commit="x" * 300_000) + "\n" + line() + "\n")
+    batches = list(iter_record_batches([str(path)], block_bytes=65_536))
+    raws = [r for b in batches for p in b.parts for r in p.typed.get_column("raw").to_list()]
+    assert [len(r) for r in raws] == [len(line()), len(line(repo_commit="x" * 300_000)), len(line())]
+
+
 def test_twenty_megabyte_string_field(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
     path.write_text(line() + "\n" + line(repo_commit="x" * (20 * 1024 * 1024)) + "\n" + line() + "\n")

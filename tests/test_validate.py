@@ -62,6 +62,91 @@ def test_structural_verdicts_equal_jsonschema_on_mutated_records(tmp_path: Path,
     assert 0.2 < sum(expected) / len(expected) < 0.95  # the test really exercises both verdicts
 
 
+def test_structural_verdicts_equal_jsonschema_through_line_noise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same differential through irregular lines: spaced and compact separators, escaped
+    non-ASCII, CRLF, white space around, blank and comment lines, small blocks and runs."""
+    import engine.io.typed as typed
+    from engine.io.records import iter_record_batches
+    from engine.validate import verdicts_of_batch
+
+    monkeypatch.setattr(typed, "MIN_SPLIT_LINES", 64)
+    rng = random.Random("noise")
+    validator = reference_validator("aep")
+    out: list[str] = []
+    expected: dict[int, bool] = {}
+    for i, rec in enumerate(generated("aep", 7000, seed=13)):
+        if i % 2:
+            rec = mutate(rec, rng)
+        if rng.random() < 0.05:
+            out.append(rng.choice(["", "# note", "   ", "\r"]))
+        text = json.dumps(rec, ensure_ascii=rng.random() < 0.5,
+                          separators=rng.choice([(",", ":"), (", ", ": ")]))
+        expected[len(out) + 1] = validator.is_valid(json.loads(text))
+        out.append(rng.choice(["", "", "", " ", "\t"]) + text + rng.choice(["", "", "\r", " "]))
+    path = tmp_path / "noisy.jsonl"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    got: dict[int, bool] = {}
+    for batch in iter_record_batches([str(path)], kind="aep", block_bytes=300_000):
+        verdicts, _ = verdicts_of_batch(batch)
+        got.update(zip(verdicts.get_column("line").to_list(),
+                       (verdicts.get_column("structural") == "valid").to_list(), strict=True))
+    assert sorted(got) == sorted(expected)
+    mismatches = [n for n in expected if expected[n] != got[n]]
+    assert not mismatches, f"lines where engine and jsonschema disagree: {mismatches[:10]}"
+    assert 0.2 < sum(expected.values()) / len(expected) < 0.95
+
+
+@pytest.mark.parametrize("text, valid", [
+    ('"parent_trace_id": null', True),  # allows null
+    ('"parent_trace_id":null, "mcp_server_card_digest" :  null', True),
+    ('"trace_id": null', False),  # optional, but not nullable
+    ('"trace\\u005fid": null', False),  # the same key spelled with an escape
+    ('"run_context": {"agent_id": null}', False),  # nested
+    ('"repo_commit": "null", "model_id": "nullable"', True),  # null inside strings
+    ('"x_extra": null', True),  # undeclared fields may be anything
+    ('"x_extra": {"trace_id": null}', True),  # ... also inside (the fast path defers, jsonschema decides)
+    ('"parent_trace_id": null, "trace_id": null', False),
+    ('"actions": [{"action_id": "a", "tool_name": "t", "state_changing": false, "result_digest": null}]', False),
+    ('"run_attribution_backing_observed": [null]', False),
+])
+def test_json_null_where_the_schema_forbids_it(tmp_path: Path, text: str, valid: bool) -> None:
+    line = '{"schema_version": "aep/v0.5", "run_id": "r", "created_at_ms": 1, ' + text + "}"
+    assert reference_validator("aep").is_valid(json.loads(line)) == valid
+    path = tmp_path / "n.jsonl"
+    path.write_text(line + "\n" + line + "\n")
+    _, verdicts = _verdicts([str(path)])
+    assert verdicts.get_column("structural").to_list() == ["valid" if valid else "invalid"] * 2
+
+
+def test_mixed_kinds_in_one_file_equal_jsonschema(tmp_path: Path) -> None:
+    """Lines of other kinds are split off and read again with their own schema."""
+    rng = random.Random("mixed")
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for kind in ("aep", "rollout", "compliance"):
+        rows.extend((kind, mutate(r, rng) if i % 3 == 0 else r) for i, r in enumerate(generated(kind, 1500, seed=3)))
+    rng.shuffle(rows)
+    path = tmp_path / "mixed.jsonl"
+    _write_lines(path, [r for _, r in rows])
+    _, verdicts = _verdicts([str(path)])
+    by_line = dict(zip(verdicts.get_column("line").to_list(), verdicts.get_column("structural").to_list(), strict=True))
+    expected_kinds = {}
+    for number, (kind, rec) in enumerate(rows, start=1):
+        version = rec.get("schema_version")
+        if isinstance(version, str) and version.startswith(("aep/", "rollout-wire/", "compliance-eval-record/")):
+            expected_kinds[number] = kind
+    kinds = dict(zip(verdicts.get_column("line").to_list(), verdicts.get_column("kind").to_list(), strict=True))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    checked = 0
+    for number, kind in expected_kinds.items():
+        if kinds[number] != kind:
+            continue  # a mutated schema_version may name another kind
+        rec = json.loads(lines[number - 1])
+        assert (by_line[number] == "valid") == reference_validator(kind).is_valid(rec), (number, kind)
+        checked += 1
+    assert checked > 4000
+    assert {"aep", "rollout", "compliance"} <= set(kinds.values())
+
+
 def test_semantic_fast_path_equals_python_reference(tmp_path: Path) -> None:
     rng = random.Random(7)
     recs = [break_semantics(r, rng) if i % 3 == 0 else r for i, r in enumerate(generated("aep", 3000, seed=5))]

@@ -184,7 +184,7 @@ def _sign_general(src: Any, start: int, end: int, base: int, key: Any, key_id: s
 
     with mapped_range(src.path, start, end) as (data, pos):
         found = [(base + i + 1, bytes(text)) for i, text in Lines(data, pos, start == 0)]
-    block = LineBlock(src.path, [n for n, _ in found], [t for _, t in found])
+    block = LineBlock.from_lines(src.path, [n for n, _ in found], [t for _, t in found])
     parts, quarantine = _split_block(src.path, block, detect_file_kind(src), typed=False)
     report.skipped.extend((src.path, n, f"unreadable: {r}") for n, _, r in quarantine)
     if not parts:

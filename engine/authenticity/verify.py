@@ -107,7 +107,7 @@ def _general_frame(src: SourceFile, lines: list[tuple[int, bytes]], default: str
     from engine.io.lines import LineBlock
     from engine.io.records import RecordBatch, _split_block
 
-    block = LineBlock(src.path, [n for n, _ in lines], [t for _, t in lines])
+    block = LineBlock.from_lines(src.path, [n for n, _ in lines], [t for _, t in lines])
     parts, q = _split_block(src.path, block, default, typed=False)
     quarantine.extend((src.path, n, reason) for n, _, reason in q)
     if not parts:

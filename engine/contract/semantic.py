@@ -129,7 +129,9 @@ def _aep_exprs(columns: set[str]) -> dict[str, pl.Expr]:
     observed = pl.col("run_attribution_backing_observed")
     backing = pl.col("attribution_backing")
     known = pl.lit(list(GRADES))
-    ranks = observed.list.eval(pl.element().replace_strict(_RANK, default=None, return_dtype=pl.Int64))
+    weakest = pl.lit(None, dtype=pl.Int64)  # the lowest rank of a known grade in the observed set
+    for grade in reversed(GRADES):
+        weakest = pl.when(observed.list.contains(grade)).then(pl.lit(_RANK[grade], dtype=pl.Int64)).otherwise(weakest)
     floor_rank = floor.replace_strict(_RANK, default=None, return_dtype=pl.Int64)
     has_floor = floor.is_not_null()
     has_obs = observed.is_not_null()
@@ -155,8 +157,7 @@ def _aep_exprs(columns: set[str]) -> dict[str, pl.Expr]:
             has_floor & (observed.list.drop_nulls().list.len() > 0) & ~observed.list.contains(floor)
         ).fill_null(False),
         "floor_not_weakest": (
-            has_floor & floor_rank.is_not_null() & ranks.list.drop_nulls().list.len().gt(0)
-            & (floor_rank != ranks.list.drop_nulls().list.min())
+            has_floor & floor_rank.is_not_null() & weakest.is_not_null() & (floor_rank != weakest)
         ).fill_null(False),
         "negative_evidence_count": (pl.col("authorization_evidence_count") < 0).fill_null(False),
     }

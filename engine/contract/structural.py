@@ -6,7 +6,8 @@ Two paths that must agree exactly with the reference validator (`jsonschema`):
   minimums, lengths and uniqueness. It is *sound*: it accepts a record only when the record is
   certainly valid. Where the typed table cannot tell (an optional non-nullable field that is
   null in the table is either absent, which is fine, or JSON `null`, which is not) it accepts
-  only when the raw line contains no `null` token at all.
+  only when every `null` of the raw line is the value of an always-nullable name, or no
+  `"name": null` pair of the line can be such a field (see `fast_accept`).
 - every record the fast path does not accept is checked by `jsonschema` itself, which gives
   the verdict and the precise errors (JSON path, rule, message). So the result equals
   jsonschema's on every record, and the per-record Python runs only for rejected rows.
@@ -18,22 +19,28 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from engine.contract.arrow import arrow_type, root_node
 from engine.contract.nodes import Node
 from engine.contract.schemas import json_schema
 
+Part = Literal["values", "null_items"]
+
 
 @dataclass(frozen=True)
 class Checks:
-    """Row-level flags, one expression per top-level field (evaluated in parallel):
-    `bad` = maybe invalid, `ambiguous` = a null that may be JSON null."""
+    """Row-level flags (True = maybe invalid), one expression per top-level field (evaluated in
+    parallel). `values`: types the reader cannot see (required fields, enums, consts, minimums,
+    lengths, uniqueness). `null_items`: null items in arrays whose items do not allow null; a
+    null item can only come from a JSON `null`, so these need evaluating only on rows whose
+    text contains `null`."""
 
-    bad: list[pl.Expr]
-    ambiguous: pl.Expr
+    values: list[pl.Expr]
+    null_items: list[pl.Expr]
 
 
 _FALSE = pl.lit(False)
@@ -48,54 +55,46 @@ def _or(exprs: list[pl.Expr]) -> pl.Expr:
     return out
 
 
-def _value_checks(node: Node, e: pl.Expr) -> tuple[list[pl.Expr], list[pl.Expr]]:
+def _value_checks(node: Node, e: pl.Expr, part: Part) -> list[pl.Expr]:
     """Checks of a present (non-null) value at expression `e`; nulls evaluate to False."""
     bad: list[pl.Expr] = []
-    amb: list[pl.Expr] = []
-    if node.enum is not None:
-        bad.append(e.is_not_null() & ~e.is_in(list(node.enum)))
-    if node.has_const:
-        bad.append(e.is_not_null() & (e != pl.lit(node.const)))
-    if node.minimum is not None:
-        bad.append(e.is_not_null() & (e < node.minimum))
-    if node.min_length is not None:
-        bad.append(e.is_not_null() & (e.str.len_chars() < node.min_length))
-    if node.min_items is not None:
-        bad.append(e.is_not_null() & (e.list.len() < node.min_items))
-    if node.unique_items:
-        bad.append(e.is_not_null() & (e.list.n_unique() < e.list.len()))
+    if part == "values":
+        if node.enum is not None:
+            bad.append(e.is_not_null() & ~e.is_in(list(node.enum)))
+        if node.has_const:
+            bad.append(e.is_not_null() & (e != pl.lit(node.const)))
+        if node.minimum is not None:
+            bad.append(e.is_not_null() & (e < node.minimum))
+        if node.min_length is not None:
+            bad.append(e.is_not_null() & (e.str.len_chars() < node.min_length))
+        if node.min_items is not None:
+            bad.append(e.is_not_null() & (e.list.len() < node.min_items))
+        if node.unique_items:
+            bad.append(e.is_not_null() & (e.list.n_unique() < e.list.len()))
     if node.json_type == "object":
         for name, child in node.properties:
             if arrow_type(child) is None:
                 continue
-            ce = e.struct.field(name)
-            cb, ca = _child_checks(child, ce, required=name in node.required)
+            cb = _child_checks(child, e.struct.field(name), part, required=name in node.required)
             bad.extend(e.is_not_null() & x for x in cb)
-            amb.extend(e.is_not_null() & x for x in ca)
-        for name in node.required:
-            declared = {n for n, c in node.properties if arrow_type(c) is not None}
-            if name not in declared:  # required but not typed: the table cannot see it
-                bad.append(e.is_not_null())
+        declared = {n for n, c in node.properties if arrow_type(c) is not None}
+        if part == "values" and node.required - declared:  # required but not typed: the table cannot see it
+            bad.append(e.is_not_null())
     if node.json_type == "array" and node.items is not None:
-        item = node.items
-        ib, ia = _child_checks(item, pl.element(), required=True, in_list=True)
+        ib = _child_checks(node.items, pl.element(), part, required=True, in_list=True)
         if ib:
             bad.append(e.list.eval(_or(ib)).list.any().fill_null(False))
-        if ia:
-            amb.append(e.list.eval(_or(ia)).list.any().fill_null(False))
-    return bad, amb
+    return bad
 
 
-def _child_checks(node: Node, e: pl.Expr, *, required: bool, in_list: bool = False) -> tuple[list[pl.Expr], list[pl.Expr]]:
-    bad, amb = _value_checks(node, e)
+def _child_checks(node: Node, e: pl.Expr, part: Part, *, required: bool, in_list: bool = False) -> list[pl.Expr]:
+    bad = _value_checks(node, e, part)
     if in_list:
-        if not node.nullable:  # a null list item can only be JSON null
+        if part == "null_items" and not node.nullable:  # a null list item can only be JSON null
             bad.append(e.is_null())
-    elif required:
+    elif required and part == "values":
         bad.append(e.is_null())  # absent, or null where maybe only null is allowed: let jsonschema decide
-    elif not node.nullable:
-        amb.append(e.is_null())
-    return [b.fill_null(False) for b in bad], [a.fill_null(False) for a in amb]
+    return [b.fill_null(False) for b in bad]
 
 
 @cache
@@ -104,20 +103,19 @@ def fast_checks(kind: str) -> Checks | None:
     root = root_node(kind)
     if not root.is_fast_checkable():
         return None
-    bad: list[pl.Expr] = []
-    amb: list[pl.Expr] = []
+    out: dict[Part, list[pl.Expr]] = {"values": [], "null_items": []}
     declared = set()
     for name, child in root.properties:
         if arrow_type(child) is None:
             continue
         declared.add(name)
-        cb, ca = _child_checks(child, pl.col(name), required=name in root.required)
-        if cb:
-            bad.append(_or(cb).alias(f"__bad_{name}"))
-        amb.extend(ca)
+        for part, found in out.items():
+            cb = _child_checks(child, pl.col(name), part, required=name in root.required)
+            if cb:
+                found.append(_or(cb).alias(f"__{part}_{name}"))
     if root.required - declared:
-        bad.append(pl.lit(True).alias("__bad_undeclared_required"))
-    return Checks(bad=bad, ambiguous=_or(amb))
+        out["values"].append(pl.lit(True).alias("__values_undeclared_required"))
+    return Checks(values=out["values"], null_items=out["null_items"])
 
 
 # `"key": null` pairs in raw JSON text; keys may contain escapes (then we cannot trust the name).
@@ -156,37 +154,74 @@ def always_nullable_names(kind: str) -> frozenset[str]:
             walk(node.items)
 
     walk(root_node(kind))
-    return frozenset(n for n in nullable - strict if re.fullmatch(r"[A-Za-z0-9_]+", n))
+    return frozenset(n for n in nullable - strict if re.fullmatch(r"[A-Za-z0-9_]+", n) and "null" not in n)
 
 
-def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw") -> pl.Series:
+def unexplained_nulls(raw: pl.Expr, kind: str) -> pl.Expr:
+    """`null` tokens of a text that are not the value of an always-nullable name. In valid JSON
+    a match of `"name"\\s*:\\s*null` is a real pair (its first quote opens the key: a closing
+    quote would leave `name` outside a string), it holds exactly one `null`, and matches do
+    not overlap, so zero means every null of the text is allowed wherever it sits."""
+    count = raw.str.count_matches("null", literal=True)
+    names = sorted(always_nullable_names(kind))
+    if names:
+        count = count - raw.str.count_matches('"(?:' + "|".join(names) + r')"\s*:\s*null')
+    return count
+
+
+@cache
+def _risky_pair_pattern(kind: str) -> str:
+    """`"name": null` for the optional non-nullable names of a kind (at any depth)."""
+    names = sorted(optional_non_nullable_names(kind))
+    if not names:
+        return r"$^"
+    return '"(?:' + "|".join(re.escape(n) for n in names) + r')"\s*:\s*null'
+
+
+def _escaped_key_risky(raw: pl.Series, kind: str) -> pl.Series:
+    """Per text: a `"key": null` pair whose key is a risky name or is spelled with escapes
+    (then it may decode to one). Pairs are read left to right, so a match that starts inside a
+    string can only hide a pair whose key has a backslash in it, and those count as risky."""
+    names = list(optional_non_nullable_names(kind))
+    keys = raw.str.extract_all(_NULL_PAIR).list.eval(pl.element().str.extract(_KEY, 1))
+    return keys.list.eval(pl.element().is_in(names) | pl.element().str.contains("\\", literal=True)).list.any().fill_null(True)
+
+
+def null_risky(raw: pl.Series, kind: str) -> np.ndarray:
+    """True where the text may hold JSON null for an optional field that does not allow it: a
+    `"name": null` pair of such a name (found anywhere, so a superset of the real pairs), or,
+    in a text with a backslash, a null pair whose key has escapes."""
+    risky = raw.str.contains(_risky_pair_pattern(kind)).fill_null(True).to_numpy().copy()
+    escaped = np.flatnonzero(raw.str.contains("\\", literal=True).fill_null(True).to_numpy())
+    if len(escaped):
+        risky[escaped] |= _escaped_key_risky(raw.gather(escaped), kind).to_numpy()
+    return risky
+
+
+def fast_accept(frame: pl.DataFrame, kind: str, raw_col: str = "raw", *, null_items: bool = True) -> pl.Series:
     """Boolean per row: True only where the record is certainly structurally valid.
 
-    A null in an optional non-nullable column is harmless when the field was absent. It can
-    only be JSON null when the raw text has a `"name": null` pair for such a field name (at
-    any depth, conservatively) or a key spelled with escapes; those rows go to jsonschema.
-    Cheap pre-filter: when every `null` in the text belongs to a `"name": null` pair of an
-    always-nullable field, there is nothing to look for.
+    The typed parse already enforced every declared type. A null in an optional non-nullable
+    column is harmless when the field was absent; it can only be JSON null when the raw text has
+    a `"name": null` pair for such a field name (at any depth, conservatively) or a key spelled
+    with escapes; those rows go to jsonschema. Only texts that contain `null` (a literal search)
+    can hold a JSON null: without any, null items need no check, and null pairs are looked for
+    closely only where a `null` is not the value of an always-nullable name. `null_items=False`
+    says the caller knows no array of the frame holds a null item (from Arrow's null counts).
     """
     checks = fast_checks(kind)
     if checks is None or frame.height == 0:
         return pl.Series("fast_ok", [False] * frame.height, dtype=pl.Boolean)
-    raw = pl.col(raw_col)
-    unexplained = raw.str.count_matches("null", literal=True)
-    allowed = sorted(always_nullable_names(kind))
-    if allowed:
-        unexplained = unexplained - raw.str.count_matches('"(?:' + "|".join(allowed) + r')"\s*:\s*null')
-    flags = frame.select(*checks.bad, (unexplained > 0).alias("look"), raw).select(
-        pl.any_horizontal(pl.col("^__bad_.*$")).alias("bad"), "look", raw_col)
-    look = flags.get_column("look") & ~flags.get_column("bad")
-    if look.any():
-        names = list(optional_non_nullable_names(kind))
-        keys = raw.str.extract_all(_NULL_PAIR).list.eval(pl.element().str.extract(_KEY, 1))
-        risky = keys.list.eval(pl.element().is_in(names) | pl.element().str.contains("\\", literal=True)).list.any()
-        flags = flags.with_columns(look.alias("look")).with_columns(
-            pl.when(pl.col("look")).then(risky.fill_null(True)).otherwise(False).alias("risky"))
-        return flags.select((~pl.col("bad") & ~pl.col("risky")).alias("fast_ok")).to_series()
-    return (~flags.get_column("bad")).alias("fast_ok")
+    has_null = frame.get_column(raw_col).str.contains("null", literal=True).fill_null(True).to_numpy()
+    exprs = checks.values + checks.null_items if null_items and has_null.any() else checks.values
+    bad = frame.select(pl.any_horizontal(exprs) if exprs else _FALSE).to_series().to_numpy().copy()
+    rows = np.flatnonzero(~bad & has_null)
+    if len(rows):
+        texts = frame.get_column(raw_col).gather(rows).to_frame("raw")
+        look = rows[texts.select(unexplained_nulls(pl.col("raw"), kind) > 0).to_series().to_numpy()]
+        if len(look):
+            bad[look[null_risky(texts.get_column("raw").gather(np.searchsorted(rows, look)), kind)]] = True
+    return pl.Series("fast_ok", ~bad, dtype=pl.Boolean)
 
 
 @cache

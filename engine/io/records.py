@@ -19,7 +19,9 @@ from engine.contract.detect import UNKNOWN, kind_of_record
 from engine.contract.schemas import KINDS, check_kind, kind_of_version
 from engine.io.lines import BLOCK_BYTES, LineBlock, iter_blocks
 from engine.io.parse import ParsedBlock, parse_block, python_parse
+from engine.io.prefetch import ordered_map
 from engine.io.sources import SourceFile, expand_paths
+from engine.io.typed import PARSE_THREADS
 
 _DETECT_LINES = 50
 
@@ -31,11 +33,14 @@ class KindBatch:
     `typed` holds the rows the typed reader read: the kind's declared columns plus `line`
     (i64) and `raw` (the JSON text). `slow` holds rows only Python's json could read
     (line, raw text, decoded object): they still count, they are just checked one by one.
+    `null_items` is False when no array of `typed` holds a null item (known from Arrow's null
+    counts for free; True when unknown).
     """
 
     kind: str
     typed: pl.DataFrame
     slow: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    null_items: bool = True
 
     @property
     def size(self) -> int:
@@ -54,8 +59,8 @@ class RecordBatch:
 def detect_file_kind(src: SourceFile) -> str:
     """Kind of a file's records, from its first object lines (UNKNOWN when nothing tells)."""
     for block in iter_blocks(src, block_bytes=1 << 20):
-        for line in itertools.islice(block.lines, _DETECT_LINES):
-            obj, _ = python_parse(line)
+        for i in range(min(len(block), _DETECT_LINES)):
+            obj, _ = python_parse(block.line(i))
             if obj is not None:
                 kind = kind_of_record(obj)
                 if kind != UNKNOWN:
@@ -68,11 +73,34 @@ def _schema_for(kind: str, typed: bool) -> pa.Schema:
     return arrow_schema(kind) if typed and kind in KINDS else version_only_schema()
 
 
+_MAX_CHUNKS = 4
+
+
+def _chunked_like(series: pl.Series, sizes: list[int]) -> pl.Series:
+    """`series` cut (zero-copy) into chunks of `sizes`."""
+    bounds = list(itertools.accumulate(sizes, initial=0))
+    return pl.concat([series.slice(a, b - a) for a, b in itertools.pairwise(bounds)], rechunk=False)
+
+
 def _frame(parsed: ParsedBlock) -> pl.DataFrame:
+    """The typed rows as Polars, plus `line` and `raw`. Every column has the same chunks: Polars
+    would otherwise re-align (copy) the whole frame in each eager operation."""
     frame = pl.from_arrow(parsed.table)
     assert isinstance(frame, pl.DataFrame)
+    line = pl.Series("line", parsed.numbers, dtype=pl.Int64)
     raw = pl.Series("raw", parsed.text, dtype=pl.String)
-    return frame.with_columns(pl.Series("line", parsed.numbers, dtype=pl.Int64), raw)
+    sizes = [len(c) for c in parsed.table.column(0).chunks]
+    if len(sizes) > _MAX_CHUNKS:  # many pieces (lines failed the typed parse): one chunk
+        frame = frame.rechunk()
+    elif len(sizes) > 1:
+        line, raw = _chunked_like(line, sizes), _chunked_like(raw, sizes)
+    return frame.with_columns(line, raw)
+
+
+def _empty_typed(kind: str, typed: bool) -> pl.DataFrame:
+    empty = pl.from_arrow(_schema_for(kind, typed).empty_table())
+    assert isinstance(empty, pl.DataFrame)
+    return empty.with_columns(pl.Series("line", [], dtype=pl.Int64), pl.Series("raw", [], dtype=pl.String))
 
 
 def _row_kinds(frame: pl.DataFrame, default: str) -> pl.Series:
@@ -81,30 +109,29 @@ def _row_kinds(frame: pl.DataFrame, default: str) -> pl.Series:
     return versions.replace_strict(mapping, default=default, return_dtype=pl.String).fill_null(default)
 
 
-def _split_block(src: str, block: LineBlock, default: str,
-                 typed: bool) -> tuple[list[KindBatch], list[tuple[int, str, str]]]:
-    parsed = parse_block(block, _schema_for(default, typed))
+def _split_block(src: str, block: LineBlock, default: str, typed: bool,
+                 threads: int = PARSE_THREADS) -> tuple[list[KindBatch], list[tuple[int, str, str]]]:
+    parsed = parse_block(block, _schema_for(default, typed), threads)
     frame = _frame(parsed)
     parts: dict[str, KindBatch] = {}
     kinds = _row_kinds(frame, default)
-    mine = frame.filter(kinds == default)
-    parts[default] = KindBatch(default, mine)
-    others = frame.with_columns(kinds.alias("__kind")).filter(pl.col("__kind") != default)
-    for (other,), group in others.group_by("__kind", maintain_order=True):
+    mixed = bool((kinds != default).any())
+    parts[default] = KindBatch(default, frame.filter(kinds == default) if mixed else frame,
+                               null_items=parsed.null_items)
+    others = frame.with_columns(kinds.alias("__kind")).filter(pl.col("__kind") != default) if mixed else None
+    for (other,), group in (others.group_by("__kind", maintain_order=True) if others is not None else []):
         assert isinstance(other, str)
-        sub = LineBlock(src, group.get_column("line").to_list(),
-                        [r.encode("utf-8") for r in group.get_column("raw").to_list()])
-        reparsed = parse_block(sub, _schema_for(other, typed))
-        parts[other] = KindBatch(other, _frame(reparsed), [(n, ln.decode("utf-8", "surrogatepass"), o) for n, ln, o in reparsed.slow])
+        sub = LineBlock.from_lines(src, group.get_column("line").to_numpy(),
+                                   [r.encode("utf-8") for r in group.get_column("raw").to_list()])
+        reparsed = parse_block(sub, _schema_for(other, typed), threads)
+        parts[other] = KindBatch(other, _frame(reparsed), [(n, ln.decode("utf-8", "surrogatepass"), o) for n, ln, o in reparsed.slow],
+                                 null_items=reparsed.null_items)
     for number, line, obj in parsed.slow:
         version = obj.get("schema_version")
         kind = (kind_of_version(version) if isinstance(version, str) else None) or (
             default if default != UNKNOWN else kind_of_record(obj))
         if kind not in parts:
-            empty = pl.from_arrow(_schema_for(kind, typed).empty_table())
-            assert isinstance(empty, pl.DataFrame)
-            parts[kind] = KindBatch(kind, empty.with_columns(pl.Series("line", [], dtype=pl.Int64),
-                                                              pl.Series("raw", [], dtype=pl.String)))
+            parts[kind] = KindBatch(kind, _empty_typed(kind, typed))
         parts[kind].slow.append((number, line.decode("utf-8", "surrogatepass"), obj))
     parts_list = [p for p in parts.values() if p.size]
     for p in parts_list:
@@ -119,13 +146,27 @@ def iter_record_batches(paths: Sequence[str], *, kind: str | None = None, typed:
         check_kind(kind)
     for src in expand_paths(list(paths)):
         default = kind or detect_file_kind(src)
-        for block in iter_blocks(src, block_bytes):
-            nbytes = sum(len(x) for x in block.lines) + len(block.lines)
-            if not block.lines:
-                yield RecordBatch(src.path, [], sorted(block.rejects), block.skipped, nbytes)
-                continue
-            parts, quarantine = _split_block(src.path, block, default, typed)
-            yield RecordBatch(src.path, parts, quarantine, block.skipped, nbytes)
+        blocks = iter_blocks(src, block_bytes)
+        first = next(blocks, None)
+        if first is None:
+            continue
+        try:
+            second = next(blocks, None)
+        except Exception:  # the reader failed on the second block: the first still counts
+            yield _record_batch(src.path, first, default, typed, PARSE_THREADS)
+            raise
+        if second is None:  # one block: its lines parse in parallel parts instead
+            yield _record_batch(src.path, first, default, typed, PARSE_THREADS)
+            continue
+        yield from ordered_map(lambda b: _record_batch(src.path, b, default, typed, 1),  # noqa: B023 - consumed here
+                               itertools.chain([first, second], blocks))
+
+
+def _record_batch(src: str, block: LineBlock, default: str, typed: bool, threads: int) -> RecordBatch:
+    if not len(block):
+        return RecordBatch(src, [], sorted(block.rejects), block.skipped, block.nbytes)
+    parts, quarantine = _split_block(src, block, default, typed, threads)
+    return RecordBatch(src, parts, quarantine, block.skipped, block.nbytes)
 
 
 @dataclass
