@@ -145,3 +145,26 @@ def test_ascii_injection_scan_equals_the_normalised_scan() -> None:
     want = gates._injection_flags_unique(s)
     assert got.to_list() == want.to_list()
     assert 0 < sum(got.to_list()) < len(texts)
+
+
+def test_partition_rows_equal_the_filtered_partitions(monkeypatch: object) -> None:
+    from engine.export import stream
+
+    monkeypatch.setattr(stream, "PARTITION_ROWS", 10)  # type: ignore[attr-defined]
+    rng = random.Random(17)
+    # rollouts interleaved over the first 60 records (masks), then in runs of 3 (contiguous: slices)
+    rollout = [f"r{rng.randrange(12)}" if i < 60 else f"s{i // 3}" for i in range(120)]
+    rids = [i for i in range(120) if i % 7]
+    eligible = pl.DataFrame({"rid": rids, "rollout_id": [rollout[i] for i in rids]})
+    tools = pl.DataFrame({"rid": sorted(rng.randrange(125) for _ in range(300)), "pos": range(300)})
+    part = eligible.select("rid", (pl.col("rid").min().over("rollout_id") // 10).alias("part"))
+    t_all = tools.join(part, on="rid", how="inner", maintain_order="left")
+    keys = part.get_column("part").unique(maintain_order=True).to_list()
+    plan = stream._partition_rows(eligible, tools)
+    assert len(plan) == len(keys)
+    kinds = set()
+    for k, (e_rows, t_rows) in zip(keys, plan, strict=True):
+        kinds.add(type(e_rows).__name__)
+        assert stream._take(eligible, e_rows).equals(eligible.filter(part.get_column("part") == k))
+        assert stream._take(tools, t_rows).equals(t_all.filter(pl.col("part") == k).drop("part"))
+    assert kinds == {"slice", "ndarray"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +21,7 @@ from engine.export.lineage import DigestJob, evidence_digests, sha16
 from engine.export.quarantine import QUARANTINE_COLUMNS, quarantine_rows, redact_excerpts
 from engine.export.redact import RedactionReport, redact_frame
 from engine.export.rollouts import decode_rollouts
-from engine.export.source import Inputs, empty_inputs, read_inputs
+from engine.export.source import Inputs, MappedFile, empty_inputs, read_inputs
 from engine.export.writers import Format, WrittenFile
 
 Config = Literal["sft", "dpo", "ppo"]
@@ -148,13 +149,21 @@ def run_export(opts: ExportOptions, *, stage: Stage | None = None) -> ExportResu
         raise
 
 
+def _release(mapped: tuple[MappedFile, ...], lo: int, hi: int) -> None:
+    """Records lo..hi-1 are decoded: their input pages may leave this process's memory."""
+    for f in mapped:
+        f.release(lo, hi)
+
+
 def _export_rollouts(opts: ExportOptions, result: ExportResult, say: Stage, box: list[Inputs],
                      digests: DigestJob) -> ExportResult:
     from engine.export.output import write_outputs
 
     inputs = box.pop()
     say("decoding")
-    dec = decode_rollouts(inputs.records)
+
+    _release(inputs.mapped, 0, inputs.height)  # reading checked every byte (UTF-8); decode maps them back
+    dec = decode_rollouts(inputs.records, after_chunk=partial(_release, inputs.mapped))
     branches = dec.branches.with_columns(sha16(dec.branches.get_column("task")).alias("task_hash"))
     n_read, input_quarantine = inputs.height + inputs.quarantine.height, inputs.quarantine
     del inputs  # the raw lines (the mapped input file) are no longer needed: release them before the big frames

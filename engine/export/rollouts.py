@@ -7,6 +7,7 @@ are not usable rollout branches are returned separately with a reason, never dro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -74,14 +75,22 @@ def _reason() -> pl.Expr:
 DECODE_CHUNK = 200_000
 
 
-def decode_rollouts(records: pa.Table) -> DecodedRollouts:
+def decode_rollouts(records: pa.Table, *, after_chunk: Callable[[int, int], None] | None = None) -> DecodedRollouts:
     """`records` has rid, source, line, raw. Returns branches, tool items and rejected records.
 
     Decoded in chunks of DECODE_CHUNK records so DuckDB's result and the nested tool-call lists of only
-    one chunk are alive at a time (a zero-copy slice of the input each)."""
+    one chunk are alive at a time (a zero-copy slice of the input each). `after_chunk(lo, hi)` is told when
+    rows lo..hi-1 have been decoded (the export then lets their input pages go)."""
     if records.num_rows <= DECODE_CHUNK:
-        return _decode_chunk(records)
-    parts = [_decode_chunk(records.slice(off, DECODE_CHUNK)) for off in range(0, records.num_rows, DECODE_CHUNK)]
+        out = _decode_chunk(records)
+        if after_chunk is not None:
+            after_chunk(0, records.num_rows)
+        return out
+    parts = []
+    for off in range(0, records.num_rows, DECODE_CHUNK):
+        parts.append(_decode_chunk(records.slice(off, DECODE_CHUNK)))
+        if after_chunk is not None:
+            after_chunk(off, min(off + DECODE_CHUNK, records.num_rows))
     return DecodedRollouts(
         pl.concat([p.branches for p in parts]), pl.concat([p.tool_items for p in parts]),
         pl.concat([p.rejected for p in parts]), sum(p.n_tree_records for p in parts))
