@@ -3,8 +3,11 @@
 `evidence_digest` is the SHA-256 of the canonical JSON (sorted keys, compact separators, UTF-8) of the
 source record, so a training row can be traced to the exact record it came from whatever the spacing or
 key order of the input line. Canonicalising needs a JSON parse per record, which no columnar library
-offers; it runs in batches over the raw column (orjson). It is the one unavoidable per-record step of
-export, so `start_digests` runs it on a Python thread while DuckDB (which releases the GIL) decodes.
+offers; it runs per record (orjson). It is the one unavoidable per-record step of export, and it holds
+the GIL, so `DigestJob` runs it in a child process (engine.export.digest_worker) reading the records
+straight from the mapped input file, while this process decodes, redacts and gates; small or non-mapped
+inputs (and a failed child) use the same function on a thread. `evidence_digests` is the plain batched
+form (compliance and AEP records, and the reference the tests compare the child with).
 """
 
 from __future__ import annotations

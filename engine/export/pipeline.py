@@ -1,8 +1,9 @@
 """`engine export`: rollouts (and compliance / AEP records) → gated, redacted training files with lineage.
 
-Order of work: read → decode → lineage digests → redaction → branch gates (unredactable, contaminated,
-injection, unadmitted) → messages → SFT / DPO / PPO rows → row gates (structural validity) → write
-training files, quarantine, card, manifest (last, so a manifest always describes complete files).
+Order of work: read → decode → redaction → branch gates (unredactable, contaminated, injection,
+unadmitted) → lineage digests (computed in the background since the read, see engine.export.lineage) →
+messages → SFT / DPO / PPO rows → row gates (structural validity) → write training files (on a writer
+thread), quarantine, card, manifest (last, so a manifest always describes complete files).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Reading export inputs: one Arrow table of records (rid, source, line, raw) plus a quarantine.
 
 Plain JSON-lines files, the bulk case, are split in place: newline offsets found with numpy become the
-offsets of an Arrow string array over the file's own bytes, so 1 GB of rollouts is not copied line by
-line. Lines keep their trailing newline (JSON parsers ignore it). Blank lines and `#` lines are skipped,
+offsets of an Arrow string array over the file's own (mapped) bytes, so 1 GB of rollouts is not copied
+line by line; `Inputs.mapped` tells where each record lies in its file (the digest child reads them
+there, and the export drops decoded pages from its memory). Lines keep their trailing newline (JSON parsers ignore it). Blank lines and `#` lines are skipped,
 lines that do not start with `{` are quarantined; invalid JSON is caught at decode time. Every other
 container (.json, .gz, .zst, .parquet, invalid UTF-8) goes through the shared reader `engine.io.load_records`.
 """
@@ -31,8 +32,9 @@ _NL_BLOCK = 1 << 24
 
 @dataclass(frozen=True)
 class MappedFile:
-    """A plain JSON-lines input whose records are slices of its read-only mapping: record `rid0 + i` is
-    bytes starts[i]..ends[i] of the file (its trailing newline included)."""
+    """A plain JSON-lines input read through a read-only mapping: record `rid0 + i` is bytes
+    starts[i]..ends[i] of the file (its trailing newline included). The records' raw column points into
+    the mapping (unless lines had to be filtered out, which copies the kept ones)."""
 
     path: str
     mapping: mmap.mmap

@@ -3,8 +3,9 @@ bounded by a partition, not by the input.
 
 A partition holds whole rollouts (every branch of a rollout_id lands in the partition of its first
 branch, so DPO pairs are complete) in input order: partition = first rid of the rollout // PARTITION_ROWS.
-Rows are appended to each config's file as they are built (flat layout); the Hub layout, which sizes
-its shards from the whole config, collects them instead.
+Rows are appended to each config's file as they are built (flat layout), on a writer thread so that
+encoding one partition overlaps building the next; the Hub layout, which sizes its shards from the whole
+config, collects them instead. Messages are assembled by index (engine.export.conversations).
 """
 
 from __future__ import annotations
