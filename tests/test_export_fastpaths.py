@@ -168,3 +168,35 @@ def test_partition_rows_equal_the_filtered_partitions(monkeypatch: object) -> No
         assert stream._take(eligible, e_rows).equals(eligible.filter(part.get_column("part") == k))
         assert stream._take(tools, t_rows).equals(t_all.filter(pl.col("part") == k).drop("part"))
     assert kinds == {"slice", "ndarray"}
+
+
+def test_digest_child_exits_when_the_export_is_killed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "a.jsonl"
+    src.write_text("".join(json.dumps({"i": i, "pad": "x" * 2000}) + "\n" for i in range(60_000)))
+    code = ("import sys, time\nfrom engine.export.source import read_inputs\nfrom engine.export.lineage import DigestJob\n"
+            f"job = DigestJob(read_inputs([{str(src)!r}]), child_min_records=1)\n"
+            "print(job._proc.pid, flush=True)\ntime.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parent.parent)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(timeout=30)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with open(f"/proc/{child}/stat") as fh:
+                if fh.read().split()[2] == "Z":  # exited, waiting for init to reap it
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the digest child outlived its parent by 30 s")
