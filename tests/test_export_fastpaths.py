@@ -200,3 +200,14 @@ def test_digest_child_exits_when_the_export_is_killed(tmp_path: Path) -> None:
     else:
         os.kill(child, signal.SIGKILL)
         raise AssertionError("the digest child outlived its parent by 30 s")
+
+
+def test_repeated_source_column_equals_pyarrow_repeat() -> None:
+    import pyarrow as pa
+
+    from engine.export.source import _repeated
+
+    for text, n in (("data/rollouts é.jsonl", 7), ("", 3), ("x", 0), ("p", 1)):
+        got = _repeated(text, n)
+        got.validate(full=True)
+        assert got.equals(pa.repeat(pa.scalar(text, type=pa.large_string()), n))

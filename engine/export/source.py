@@ -104,6 +104,13 @@ def _newlines(data: np.ndarray) -> np.ndarray:
     return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
 
 
+def _repeated(text: str, n: int) -> pa.LargeStringArray:
+    """`text` n times, built from its buffers (pa.repeat of a string scalar costs 0.3 s per million)."""
+    b = text.encode()
+    offsets = np.arange(0, len(b) * n + 1, max(len(b), 1), dtype=np.int64) if b else np.zeros(n + 1, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(b * n))
+
+
 def _split_lines(path: str, pool: ThreadPoolExecutor, digests: dict[str, Future[str]],
                  rid0: int) -> tuple[pa.Table, pl.DataFrame, MappedFile | None] | None:
     mm, data = _map(path)
@@ -140,8 +147,7 @@ def _split_lines(path: str, pool: ThreadPoolExecutor, digests: dict[str, Future[
                     for i in np.flatnonzero(bad)],
         "reason": ["not a JSON object"] * int(bad.sum()),
     }, schema=QUARANTINE_SCHEMA)
-    table = pa.table({"source": pa.repeat(pa.scalar(path, type=pa.large_string()), n),
-                      "line": pa.array(lines), "raw": raw}, schema=RECORD_SCHEMA)
+    table = pa.table({"source": _repeated(path, n), "line": pa.array(lines), "raw": raw}, schema=RECORD_SCHEMA)
     r_starts, r_ends = starts, offsets[1:]
     if not obj.all():
         table = table.filter(pa.array(obj))
