@@ -26,7 +26,8 @@ def _messy_lines(rng: random.Random, n: int) -> list[str]:
     for i in range(n):
         kind = rng.randrange(10)
         if kind == 0:
-            lines.append('{"rollout_id": "r", not json')
+            lines.append(rng.choice(['{"rollout_id": "r", not json', '{"a": 1e400}', '{"a": "\\ud800"}',
+                                     '{"big": 123456789012345678901234567890}']))
         elif kind == 1:
             lines.append("# a comment")
         elif kind == 2:
