@@ -25,5 +25,23 @@ def test_sql_file_documented_used_and_runs(path: Path) -> None:
     con = duckdb.connect()
     con.execute("create table records (rid bigint, raw varchar)")
     con.execute("insert into records values (0, '{}'), (1, '{\"run_id\": \"r\", \"actions\": []}'), (2, 'not json')")
+    if "from decoded" in text:  # a second step over the decoded rollout records
+        con.sql(load_sql("export/rollout_branches")).create("decoded")
     rows = con.sql(load_sql(f"export/{path.stem}")).fetchall()
-    assert len(rows) == 3
+    assert len(rows) == (0 if path.stem == "rollout_tool_items" else 3)  # none of the three has tool calls
+
+
+def test_tool_items_sql_unnests_both_shapes_in_order() -> None:
+    con = duckdb.connect()
+    con.execute("create table records (rid bigint, raw varchar)")
+    entry = '{"tool_name": "a", "arguments": {"x": 1}, "result": "ok", "error": null}'
+    call = '{"event": "tool_call", "data": {"toolName": "b", "args": [1], "callId": "c1"}}'
+    res = '{"event": "tool_result", "data": {"callId": "c1", "output": {"y": 2}, "error": {"message": "m"}}}'
+    con.execute("insert into records values (0, $a), (1, '{\"tool_call_sequence\": []}'), (2, $b)",
+                {"a": f'{{"tool_call_sequence": [{entry}]}}', "b": f'{{"tool_call_sequence": [{call}, {res}]}}'})
+    con.sql(load_sql("export/rollout_branches")).create("decoded")
+    assert con.sql(load_sql("export/rollout_tool_items")).fetchall() == [
+        (0, 0, "a", '{"x":1}', '"ok"', None, None, None),
+        (2, 0, "b", "[1]", None, None, "tool_call", "c1"),
+        (2, 1, None, None, '{"y":2}', '{"message":"m"}', "tool_result", "c1"),
+    ]

@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow as pa
 
 from engine.export.duck import run_sql
-from engine.export.messages import _message
+from engine.export.messages import message
 from engine.export.sft import META_COLUMNS
 
 
@@ -89,15 +89,15 @@ def compliance_rows(records: pa.Table) -> ComplianceRows:
 def finish_sft(frame: pl.DataFrame) -> pl.DataFrame:
     """Message lists and lineage for (redacted) compliance SFT rows."""
     return frame.select(
-        "rid", pl.concat_list(_message("user", pl.col("user")), _message("assistant", pl.col("assistant")))
+        "rid", pl.concat_list(message("user", pl.col("user")), message("assistant", pl.col("assistant")))
         .alias("messages"), "output_type", *META_COLUMNS)
 
 
 def finish_dpo(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(
-        "rid", pl.concat_list(_message("user", pl.col("user"))).alias("prompt"),
-        pl.concat_list(_message("assistant", pl.col("chosen_text"))).alias("chosen"),
-        pl.concat_list(_message("assistant", pl.col("rejected_text"))).alias("rejected"),
+        "rid", pl.concat_list(message("user", pl.col("user"))).alias("prompt"),
+        pl.concat_list(message("assistant", pl.col("chosen_text"))).alias("chosen"),
+        pl.concat_list(message("assistant", pl.col("rejected_text"))).alias("rejected"),
         *META_COLUMNS, "chosen_text", "rejected_text")
 
 

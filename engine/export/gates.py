@@ -85,6 +85,21 @@ def normalized(e: pl.Expr) -> pl.Expr:
 
 
 def injection_flags(texts: pl.Series) -> pl.Series:
+    """injection_hit per value. A pure-ASCII value is its own NFKC form, and lower-casing it is ASCII
+    lower-casing, so with lower-case ASCII fragments an ASCII case-insensitive search over the raw value gives
+    the same answer without normalising; only the other values (each distinct one once) take the full path."""
+    frags = list(_fragments())
+    if not all(f.isascii() and f == f.lower() for f in frags):
+        return _injection_flags_unique(texts)
+    hit = texts.str.contains_any(frags, ascii_case_insensitive=True).fill_null(False)
+    other = (texts.str.len_bytes() != texts.str.len_chars()).fill_null(False)  # not pure ASCII
+    if other.any():
+        idx = other.arg_true()
+        hit = hit.scatter(idx, _injection_flags_unique(texts.gather(idx)))
+    return hit
+
+
+def _injection_flags_unique(texts: pl.Series) -> pl.Series:
     """injection_hit per value, evaluated once per distinct value (tasks repeat across branches)."""
     uniq = texts.unique().drop_nulls()
     hit = pl.DataFrame({"k": uniq}).with_columns(injection_hit(pl.col("k")).alias("hit"))

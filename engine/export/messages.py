@@ -52,12 +52,16 @@ def normalize_tool_calls(items: pl.DataFrame) -> pl.DataFrame:
         pl.col("error").filter(~is_call).last().alias("error"),
     ).drop("key")
     calls = pl.concat([entries, paired.select(entries.columns)], how="vertical_relaxed")
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    first_of_rid = (pl.col("rid") != pl.col("rid").shift(1)).fill_null(True)
     return (
         calls.filter(pl.col("name").is_not_null() & (pl.col("name") != ""))
         .sort("rid", "order")
         .select(
             "rid",
-            pl.int_range(pl.len(), dtype=pl.Int64).over("rid").alias("k"),
+            # k counts the branch's calls: rows of one rid are adjacent after the sort, so k is the distance
+            # to the rid's first row (a window over rid did the same at several times the cost)
+            (row - pl.when(first_of_rid).then(row).forward_fill()).alias("k"),
             "name",
             pl.col("arguments").fill_null("{}"),
             pl.coalesce("result", "error", pl.lit("")).alias("content"),
@@ -66,47 +70,12 @@ def normalize_tool_calls(items: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _message(role: str, content: pl.Expr, tool_calls: pl.Expr | None = None,
-             tool_call_id: pl.Expr | None = None) -> pl.Expr:
+def message(role: str, content: pl.Expr, tool_calls: pl.Expr | None = None,
+            tool_call_id: pl.Expr | None = None) -> pl.Expr:
+    """One chat message as a MESSAGE_DTYPE struct."""
     return pl.struct(
         pl.lit(role, dtype=pl.String).alias("role"),
         content.cast(pl.String).alias("content"),
         (tool_calls if tool_calls is not None else pl.lit(None, dtype=pl.List(TOOL_CALL_DTYPE))).alias("tool_calls"),
         (tool_call_id if tool_call_id is not None else pl.lit(None, dtype=pl.String)).alias("tool_call_id"),
-    )
-
-
-_ORDER_BITS = 24  # message slots per branch: 2 per tool call, so up to ~8 million calls
-_FINAL_ORDER = (1 << _ORDER_BITS) - 1  # after any tool message
-
-
-def with_messages(branches: pl.DataFrame, calls: pl.DataFrame) -> pl.DataFrame:
-    """Add `messages` (user task, tool turns, final answer), `prompt` ([user task]) and `completion`
-    (the messages after the prompt) to branches.
-
-    Messages are stacked as one long frame (branch, order, message) and gathered per branch in one
-    group-by: concatenating list-of-struct columns row by row is far slower in Polars."""
-    call_id = pl.format("call_{}", pl.col("k"))
-    tool_call = pl.struct(
-        call_id.alias("id"),
-        pl.lit("function").alias("type"),
-        pl.struct(pl.col("name"), pl.col("arguments")).alias("function"),
-    )
-    i64 = pl.Int64
-    long = pl.concat([
-        branches.select("rid", pl.lit(0, dtype=i64).alias("o"), _message("user", pl.col("task")).alias("m")),
-        calls.select("rid", (2 * pl.col("k") + 1).alias("o"),
-                     _message("assistant", pl.lit(""), tool_calls=pl.concat_list(tool_call)).alias("m")),
-        calls.select("rid", (2 * pl.col("k") + 2).alias("o"),
-                     _message("tool", pl.col("content"), tool_call_id=call_id).alias("m")),
-        branches.select("rid", pl.lit(_FINAL_ORDER, dtype=i64).alias("o"),
-                        _message("assistant", pl.col("final_answer")).alias("m")),
-    ])
-    # one integer sort key (rid, order) is much cheaper to sort by than two columns
-    msgs = (long.with_columns((pl.col("rid") * (1 << _ORDER_BITS) + pl.col("o")).alias("key"))
-            .sort("key").group_by("rid", maintain_order=True).agg(pl.col("m").alias("messages")))
-    out = branches.join(msgs, on="rid", how="left", maintain_order="left")
-    return out.with_columns(
-        pl.concat_list(_message("user", pl.col("task"))).alias("prompt"),
-        pl.col("messages").list.slice(1).alias("completion"),
     )

@@ -1,15 +1,16 @@
 """`engine export`: rollouts (and compliance / AEP records) → gated, redacted training files with lineage.
 
-Order of work: read → decode → lineage digests → redaction → branch gates (unredactable, contaminated,
-injection, unadmitted) → messages → SFT / DPO / PPO rows → row gates (structural validity) → write
-training files, quarantine, card, manifest (last, so a manifest always describes complete files).
+Order of work: read → decode → redaction → branch gates (unredactable, contaminated, injection,
+unadmitted) → lineage digests (computed in the background since the read, see engine.export.lineage) →
+messages → SFT / DPO / PPO rows → row gates (structural validity) → write training files (on a writer
+thread), quarantine, card, manifest (last, so a manifest always describes complete files).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -17,11 +18,11 @@ import polars as pl
 import pyarrow as pa
 
 from engine.export import gates
-from engine.export.lineage import evidence_digests, sha16, start_digests
+from engine.export.lineage import DigestJob, evidence_digests, sha16
 from engine.export.quarantine import QUARANTINE_COLUMNS, quarantine_rows, redact_excerpts
 from engine.export.redact import RedactionReport, redact_frame
 from engine.export.rollouts import decode_rollouts
-from engine.export.source import empty_inputs, read_inputs
+from engine.export.source import Inputs, MappedFile, empty_inputs, read_inputs
 from engine.export.writers import Format, WrittenFile
 
 Config = Literal["sft", "dpo", "ppo"]
@@ -134,23 +135,39 @@ def _branch_gates(branches: pl.DataFrame, unredactable: pl.Series, opts: ExportO
 
 
 def run_export(opts: ExportOptions, *, stage: Stage | None = None) -> ExportResult:
-    from engine.export.output import write_outputs
-
     say = stage or (lambda _s: None)
     result = ExportResult(out_dir=opts.out_dir)
     say("reading rollouts")
     inputs = read_inputs(list(opts.rollout)) if opts.rollout else empty_inputs()
     result.input_digests.update(inputs.digests)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        digests = start_digests(pool, inputs.records)  # GIL-bound; overlaps DuckDB's decode
-        say("decoding")
-        dec = decode_rollouts(inputs.records)
-        say("lineage digests")
-        branches = dec.branches.join(digests.result(), on="rid", how="left", maintain_order="left")
-    branches = branches.with_columns(sha16(branches.get_column("task")).alias("task_hash"))
-    # the raw lines (the mapped input file) are no longer needed: release them before the big frames
+    digests = DigestJob(inputs)  # in the background (a child process for big inputs) until the rows need them
+    box = [inputs]  # handed over, so that no frame of this function keeps the raw lines alive
+    del inputs
+    try:
+        return _export_rollouts(opts, result, say, box, digests)
+    except BaseException:
+        digests.cancel()
+        raise
+
+
+def _release(mapped: tuple[MappedFile, ...], lo: int, hi: int) -> None:
+    """Records lo..hi-1 are decoded: their input pages may leave this process's memory."""
+    for f in mapped:
+        f.release(lo, hi)
+
+
+def _export_rollouts(opts: ExportOptions, result: ExportResult, say: Stage, box: list[Inputs],
+                     digests: DigestJob) -> ExportResult:
+    from engine.export.output import write_outputs
+
+    inputs = box.pop()
+    say("decoding")
+
+    _release(inputs.mapped, 0, inputs.height)  # reading checked every byte (UTF-8); decode maps them back
+    dec = decode_rollouts(inputs.records, after_chunk=partial(_release, inputs.mapped))
+    branches = dec.branches.with_columns(sha16(dec.branches.get_column("task")).alias("task_hash"))
     n_read, input_quarantine = inputs.height + inputs.quarantine.height, inputs.quarantine
-    del inputs, digests
+    del inputs  # the raw lines (the mapped input file) are no longer needed: release them before the big frames
     tools, rejected_inputs, n_tree = dec.tool_items, dec.rejected, dec.n_tree_records
     del dec
     redaction = RedactionReport()
@@ -183,6 +200,8 @@ def run_export(opts: ExportOptions, *, stage: Stage | None = None) -> ExportResu
         branches = branches.with_columns(pl.lit(None, dtype=pl.Float64).alias("admission_score"))
     say("gates")
     gated = _branch_gates(branches, unredactable, opts, result)
+    say("lineage digests")
+    gated = gated.with_columns(digests.result().gather(gated.get_column("rid")))
     all_ok = gated.get_column("reason").null_count() == gated.height
     eligible = gated if all_ok else gated.filter(pl.col("reason").is_null())  # no copy in the common case
     say("messages and rows")

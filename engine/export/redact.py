@@ -20,6 +20,7 @@ delimited) or when a JSON value holding a sensitive nested key cannot be parsed;
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -106,9 +107,18 @@ def redact_text(col: pl.Expr) -> pl.Expr:
     return col
 
 
-# One pass with every pattern as an alternation finds the few values that need the ordered replacements.
-PREFILTER_TEXT = "|".join(f"(?:{p})" for _, p in TEXT_PATTERNS) + f"|(?:{UNREDACTABLE})"
-PREFILTER_JSON = PREFILTER_TEXT + f"|(?:{_KEY}\\s*:)"
+def _without_word_boundaries(pattern: str) -> str:
+    """`pattern` with its `\\b` assertions dropped: it matches wherever `pattern` matches (an assertion only
+    ever rejects), and Rust's regex runs it on its fast DFA, which cannot do Unicode word boundaries (the
+    alternation below with them was 13x slower)."""
+    return re.sub(r"(?<!\\)\\b", "", pattern)
+
+
+# One pass with every pattern as an alternation finds the few values that need the ordered replacements. The
+# prefilter may flag more values than need a change (never fewer): those get the exact replacements, which
+# leave them as they were.
+PREFILTER_TEXT = _without_word_boundaries("|".join(f"(?:{p})" for _, p in TEXT_PATTERNS) + f"|(?:{UNREDACTABLE})")
+PREFILTER_JSON = PREFILTER_TEXT + _without_word_boundaries(f"|(?:{_KEY}\\s*:)")
 
 
 def _redact_values(values: pl.Series, is_json: bool) -> tuple[pl.Series, pl.Series]:

@@ -7,6 +7,7 @@ are not usable rollout branches are returned separately with a reason, never dro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -30,15 +31,21 @@ class DecodedRollouts:
     n_tree_records: int
 
 
-def _duck(records: pa.Table) -> pl.DataFrame:
+def _duck(records: pa.Table) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One typed parse per record (kept in DuckDB), then its scalar fields and its tool items as two flat
+    frames: DuckDB unnests the lists cheaper than a nested Arrow column can be moved and exploded in Polars."""
     import duckdb
 
     con = duckdb.connect()
-    con.register("records", records.select(["rid", "raw"]))
-    out = pl.from_arrow(con.sql(load_sql("export/rollout_branches")).to_arrow_table())
-    assert isinstance(out, pl.DataFrame)
-    con.close()
-    return out
+    try:
+        con.register("records", records.select(["rid", "raw"]))
+        con.sql(load_sql("export/rollout_branches")).create("decoded")
+        fields = pl.from_arrow(con.sql(load_sql("export/rollout_branch_fields")).to_arrow_table())
+        items = pl.from_arrow(con.sql(load_sql("export/rollout_tool_items")).to_arrow_table())
+    finally:
+        con.close()
+    assert isinstance(fields, pl.DataFrame) and isinstance(items, pl.DataFrame)
+    return fields, items
 
 
 def _reason() -> pl.Expr:
@@ -68,21 +75,29 @@ def _reason() -> pl.Expr:
 DECODE_CHUNK = 200_000
 
 
-def decode_rollouts(records: pa.Table) -> DecodedRollouts:
+def decode_rollouts(records: pa.Table, *, after_chunk: Callable[[int, int], None] | None = None) -> DecodedRollouts:
     """`records` has rid, source, line, raw. Returns branches, tool items and rejected records.
 
     Decoded in chunks of DECODE_CHUNK records so DuckDB's result and the nested tool-call lists of only
-    one chunk are alive at a time (a zero-copy slice of the input each)."""
+    one chunk are alive at a time (a zero-copy slice of the input each). `after_chunk(lo, hi)` is told when
+    rows lo..hi-1 have been decoded (the export then lets their input pages go)."""
     if records.num_rows <= DECODE_CHUNK:
-        return _decode_chunk(records)
-    parts = [_decode_chunk(records.slice(off, DECODE_CHUNK)) for off in range(0, records.num_rows, DECODE_CHUNK)]
+        out = _decode_chunk(records)
+        if after_chunk is not None:
+            after_chunk(0, records.num_rows)
+        return out
+    parts = []
+    for off in range(0, records.num_rows, DECODE_CHUNK):
+        parts.append(_decode_chunk(records.slice(off, DECODE_CHUNK)))
+        if after_chunk is not None:
+            after_chunk(off, min(off + DECODE_CHUNK, records.num_rows))
     return DecodedRollouts(
         pl.concat([p.branches for p in parts]), pl.concat([p.tool_items for p in parts]),
         pl.concat([p.rejected for p in parts]), sum(p.n_tree_records for p in parts))
 
 
 def _decode_chunk(records: pa.Table) -> DecodedRollouts:
-    dec = _duck(records)
+    dec, items = _duck(records)
     dec = dec.with_columns(
         pl.col("objective_status").fill_null("unknown"),
         pl.col("total_score").fill_null(0.0),
@@ -96,8 +111,9 @@ def _decode_chunk(records: pa.Table) -> DecodedRollouts:
         "source", "line", "reason", "rollout_id", "branch_index")
     good = dec.filter(pl.col("reason").is_null()).with_columns(pl.col("objective_score").fill_null(0.0))
     branches = good.select(BRANCH_COLUMNS)
-    tool_items = _tool_items(good.select("rid", "tool_calls"))
-    return DecodedRollouts(branches, tool_items, rejected, trees.height)
+    if good.height < dec.height + trees.height:  # only the items of usable branches
+        items = items.filter(pl.col("rid").is_in(good.get_column("rid").implode()))
+    return DecodedRollouts(branches, _tool_items(items), rejected, trees.height)
 
 
 def _json_text(values: pl.Series) -> pl.Series:
@@ -122,25 +138,7 @@ def _error_text(values: pl.Series) -> pl.Series:
     return pl.select(pl.when(falsy | (text == "")).then(None).otherwise(text)).to_series().alias(values.name)
 
 
-def _tool_items(frame: pl.DataFrame) -> pl.DataFrame:
-    exploded = (
-        frame.filter(pl.col("tool_calls").list.len() > 0)
-        .with_columns(pl.col("tool_calls").list.eval(pl.int_range(pl.len(), dtype=pl.Int64)).alias("pos"))
-        .explode("tool_calls", "pos")
-        .unnest("tool_calls")
-    )
-    d = pl.col("data")
-    flat = exploded.select(
-        pl.col("rid").cast(pl.Int64),
-        "pos",
-        pl.coalesce("tool_name", d.struct.field("toolName"), d.struct.field("name"),
-                    d.struct.field("tool_name")).alias("tool_name"),
-        pl.coalesce("arguments", "args", d.struct.field("args"), d.struct.field("arguments")).alias("arguments"),
-        pl.coalesce("result", d.struct.field("output"), d.struct.field("result")).alias("result"),
-        pl.coalesce("error", d.struct.field("error")).alias("error"),
-        # ToolCallEntry items (tool_name at top level) are not events even if they carry an `event` key
-        pl.when(pl.col("tool_name").is_null()).then(pl.col("event")).alias("event"),
-        d.struct.field("callId").alias("call_id"),
-    )
+def _tool_items(flat: pl.DataFrame) -> pl.DataFrame:
+    """Items from export/rollout_tool_items.sql → TOOL_ITEM_SCHEMA, results and errors as text."""
     flat = flat.with_columns(_json_text(flat.get_column("result")), _error_text(flat.get_column("error")))
     return flat.cast(TOOL_ITEM_SCHEMA)  # type: ignore[arg-type]
