@@ -19,7 +19,7 @@ import polars as pl
 
 from engine.contract.schemas import KINDS
 from engine.contract.semantic import RULES, semantic_exprs, semantic_rules_py
-from engine.contract.structural import StructuralError, diagnose, fast_accept
+from engine.contract.structural import StructuralError, diagnose, fast_accept, utf8_safe
 from engine.io.records import KindBatch, RecordBatch, iter_record_batches
 from engine.validate_errors import ErrorSink
 
@@ -103,8 +103,8 @@ def _record_id(kind: str, obj: dict[str, Any]) -> str | None:
     else:
         value = obj.get(name)
     if kind == "rollout" and isinstance(value, str) and "branch_index" in obj:
-        return f"{value}/{obj['branch_index']}"
-    return None if value is None else str(value)
+        return utf8_safe(f"{value}/{obj['branch_index']}")
+    return None if value is None else utf8_safe(str(value))
 
 
 def _typed_id_expr(kind: str, columns: set[str]) -> pl.Expr:

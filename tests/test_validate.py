@@ -239,3 +239,21 @@ def test_conformance_corpus_authenticity_and_chain_through_validate(tmp_path: Pa
                 assert report.summary()["verdicts"][layer] == {expected: n}, (entry["path"], layer)
                 checked += 1
     assert checked >= 20
+
+
+def test_lone_surrogate_escapes_are_validated_not_fatal(tmp_path: Path) -> None:
+    # Python's json accepts "\ud800"; UTF-8 cannot hold it. Valid records stay valid, invalid ones
+    # get their diagnosis, and ids/messages carry '?' instead of the surrogate.
+    lines = ['{"schema_version": "aep/v0.1", "run_id": "ok\\ud800", "created_at_ms": 1}',
+             '{"schema_version": "aep/v0.1", "run_id": "bad\\udfff", "created_at_ms": "x\\ud800"}',
+             '{"schema_version": "aep/v0.1", "run_id": "k", "created_at_ms": 1, "actions": [{"\\ud800": 1}]}']
+    path = tmp_path / "s.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "errors.parquet"
+    report, verdicts = _verdicts([str(path)])
+    truth = [not any(reference_validator("aep").iter_errors(json.loads(x))) for x in lines]
+    assert verdicts.sort("line").get_column("structural").to_list() == ["valid" if t else "invalid" for t in truth]
+    assert verdicts.sort("line").get_column("run_id").to_list()[:2] == ["ok?", "bad?"]
+    validate_paths([str(path)], ValidateOptions(errors_path=out))
+    errors = pl.read_parquet(out)
+    assert errors.height >= sum(not t for t in truth) and (errors.get_column("run_id") == "bad?").any()

@@ -241,6 +241,16 @@ class StructuralError:
     message: str
 
 
+def utf8_safe(text: str) -> str:
+    """`text` with lone UTF-16 surrogates (which Python's json accepts as `\\ud800` escapes, but
+    UTF-8 cannot encode) replaced by '?', so it can go into Arrow columns and messages."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _json_path(error: Any) -> str:
     path = "$"
     for part in error.absolute_path:
@@ -260,7 +270,7 @@ def diagnose(kind: str, record: dict[str, Any], limit: int = 20) -> list[Structu
         message = err.message
         if len(message) > 300:
             message = message[:297] + "..."
-        errors.append(StructuralError(_json_path(err), str(err.validator), message))
+        errors.append(StructuralError(utf8_safe(_json_path(err)), str(err.validator), utf8_safe(message)))
     return errors
 
 
