@@ -73,3 +73,13 @@ def test_router_records_from_train_router_runs(tmp_path: Path) -> None:
     assert router.columns[:3] == ["task_id", "features", "label"]
     assert len(router.get_column("features").to_list()[0]) == 15
     assert res.admission["runs"] == 5  # type: ignore[index]
+
+
+def test_aep_lines_that_are_not_json_are_rejects_not_a_crash(tmp_path: Path) -> None:
+    # fixtures/store/aep.jsonl has a line `{"run_id": "broken", not json` and one record without run_id
+    store = ROOT / "fixtures" / "store"
+    res = run_export(ExportOptions(out_dir=tmp_path / "x", aep=(str(store / "aep.jsonl"),),
+                                   rollout=(str(store / "rollouts.jsonl"),)))
+    assert res.admission["records"] == 6 and res.admission["runs"] == 4  # type: ignore[index]
+    assert res.admission["by_category"]["reject"] == 2  # type: ignore[index]
+    assert pl.read_ndjson(tmp_path / "x" / "router.jsonl").height == 2
