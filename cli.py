@@ -292,7 +292,9 @@ def _ingest(
     table = Table(title=f"ingested into {store} ({summary.store_kind})")
     table.add_column("table")
     table.add_column("rows written", justify="right")
-    for name, n in result["rows"].items():  # type: ignore[union-attr]
+    rows = result["rows"]
+    assert isinstance(rows, dict)
+    for name, n in rows.items():
         table.add_row(name, f"{n:,}")
     console.print(table)
     skipped = [s for s in summary.sources if s.status == "skipped"]
@@ -1491,9 +1493,11 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:  # click usage errors (typer vendors click) and genuine bugs
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
-            sys.exit(exc.exit_code)
+        code = getattr(exc, "exit_code", None)
+        show = getattr(exc, "show", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         if os.environ.get("ENGINE_DEBUG"):
             raise
         typer.echo(f"internal error: {type(exc).__name__}: {exc} (set ENGINE_DEBUG=1 for a traceback)", err=True)
