@@ -109,6 +109,10 @@ def write(out_dir: Path, n_train: int, n_test: int, seed: int = 1) -> dict[str, 
     return paths
 
 
+def write_to(out_dir: str, n_train: int, n_test: int, seed: int = 1) -> None:
+    write(Path(out_dir), n_train, n_test, seed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=int, default=10_000)

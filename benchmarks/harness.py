@@ -7,6 +7,7 @@ RUSAGE_CHILDREN maximum of the runner would mix all children together).
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -114,6 +115,19 @@ def python_cmd(code: str, *args: str) -> list[str]:
     return [sys.executable, "-c", code, *args]
 
 
+_CALL = "import importlib, json, sys; getattr(importlib.import_module(sys.argv[1]), sys.argv[2])(*json.loads(sys.argv[3]))"
+
+
+def call_in_child(module: str, function: str, *args: Any) -> None:
+    """Run `module.function(*args)` (JSON-able args) in a child process.
+
+    Input generation runs in a child so the runner stays small: Linux hands a parent's peak RSS on
+    to every child it starts afterwards (`ru_maxrss` survives fork and exec), which would inflate
+    the peak RSS measured for the timed commands.
+    """
+    subprocess.run([sys.executable, "-c", _CALL, module, function, json.dumps(list(args))], cwd=ROOT, check=True)
+
+
 def cached_jsonl(kind: str, n: int, seed: int = 1, **options: Any) -> Path:
     """Generate `n` records of `kind` once into benchmarks/.cache/ and reuse them afterwards."""
     from benchmarks import generate
@@ -123,7 +137,7 @@ def cached_jsonl(kind: str, n: int, seed: int = 1, **options: Any) -> Path:
     if not path.exists():
         print(f"generating {n:,} {kind} records into {path.relative_to(ROOT)} ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
-        generate.write_jsonl(path, kind, n, seed, **options)
+        call_in_child("benchmarks.harness", "_write_generated", str(path), kind, n, seed, options)
         print(f"  done in {time.perf_counter() - start:.1f} s ({path.stat().st_size / 1e6:,.0f} MB)",
               file=sys.stderr, flush=True)
     return path
@@ -185,3 +199,9 @@ def set_ratios(rows: list[Row], main: Row) -> None:
     for row in rows:
         if row.wall_s and main.wall_s:
             row.ratio = row.wall_s / main.wall_s
+
+
+def _write_generated(path: str, kind: str, n: int, seed: int, options: dict[str, Any]) -> None:
+    from benchmarks import generate
+
+    generate.write_jsonl(Path(path), kind, n, seed, **options)
