@@ -200,3 +200,33 @@ def test_a_corrupt_gzip_tail_comes_after_the_good_batches(tmp_path: Path, good_l
         for batch in iter_record_batches([str(path)], kind="aep", block_bytes=4096):
             seen += sum(p.size for p in batch.parts)
     assert 0 < seen < good_lines
+
+
+def test_map_record_batches_gives_fn_of_every_batch_in_order_and_raises_where_it_failed(tmp_path: Path) -> None:
+    """`fn` runs on the block workers; results still come in input order, and an error of `fn`
+    on one batch reaches the caller after the results of the batches before it."""
+    from engine.io.records import map_record_batches
+
+    lines = [json.dumps(dict(GOOD, run_id=f"run-{i}")) for i in range(3000)]
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+
+    def first_lines(batch: object) -> list[int]:
+        return [p.typed.get_column("line").to_list() for p in batch.parts][0]  # type: ignore[attr-defined]
+
+    plain = [first_lines(b) for b in iter_record_batches([str(path)], block_bytes=4096)]
+    mapped = list(map_record_batches([str(path)], first_lines, block_bytes=4096))
+    assert len(plain) > 20 and mapped == plain
+    assert [n for part in mapped for n in part] == list(range(1, 3001))
+
+    def fails_on_line_2000(batch: object) -> list[int]:
+        out = first_lines(batch)
+        if 2000 in out:
+            raise ValueError("boom at 2000")
+        return out
+
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="boom at 2000"):
+        for part in map_record_batches([str(path)], fails_on_line_2000, block_bytes=4096):
+            seen.extend(part)
+    assert seen == list(range(1, seen[-1] + 1)) and 1500 < seen[-1] < 2000

@@ -4,7 +4,6 @@ per source gives."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import duckdb
@@ -37,7 +36,7 @@ def test_row_group_writes_keep_every_row(tmp_path: Path, monkeypatch: pytest.Mon
     ingest(paths, str(tmp_path / "one.duckdb"))
     monkeypatch.setattr(ing, "ROW_GROUP", 64)
     monkeypatch.setattr(ing, "FLUSH_ROWS", 200)
-    monkeypatch.setattr(ing, "iter_record_batches", functools.partial(ing.iter_record_batches, block_bytes=150_000))
+    monkeypatch.setattr(ing, "BLOCK_BYTES", 150_000)
     writes: list[int] = []
     real = ing.DuckStore.write_many
     monkeypatch.setattr(ing.DuckStore, "write_many", lambda self, items: (writes.append(len(items)), real(self, items)))

@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -24,6 +24,7 @@ from engine.io.sources import SourceFile, expand_paths
 from engine.io.typed import PARSE_THREADS
 
 _DETECT_LINES = 50
+R = TypeVar("R")
 
 
 @dataclass
@@ -142,6 +143,22 @@ def _split_block(src: str, block: LineBlock, default: str, typed: bool,
 def iter_record_batches(paths: Sequence[str], *, kind: str | None = None, typed: bool = True,
                         block_bytes: int = BLOCK_BYTES) -> Iterator[RecordBatch]:
     """Stream every input file as batches of records grouped by kind, plus quarantined lines."""
+    return map_record_batches(paths, _same, kind=kind, typed=typed, block_bytes=block_bytes)
+
+
+def _same(batch: RecordBatch) -> RecordBatch:
+    return batch
+
+
+def map_record_batches(paths: Sequence[str], fn: Callable[[RecordBatch], R], *, kind: str | None = None,
+                       typed: bool = True, block_bytes: int = BLOCK_BYTES) -> Iterator[R]:
+    """`fn(batch)` of every batch `iter_record_batches` gives, in order.
+
+    `fn` runs on the reader's block workers right after the block is parsed, so per-batch work
+    that releases the GIL (Polars, DuckDB) runs on both cores, block by block, without a
+    hand-off to another thread. A one-block file parses in parallel parts and `fn` runs on
+    the caller's thread.
+    """
     if kind is not None:
         check_kind(kind)
     for src in expand_paths(list(paths)):
@@ -153,12 +170,12 @@ def iter_record_batches(paths: Sequence[str], *, kind: str | None = None, typed:
         try:
             second = next(blocks, None)
         except Exception:  # the reader failed on the second block: the first still counts
-            yield _record_batch(src.path, first, default, typed, PARSE_THREADS)
+            yield fn(_record_batch(src.path, first, default, typed, PARSE_THREADS))
             raise
         if second is None:  # one block: its lines parse in parallel parts instead
-            yield _record_batch(src.path, first, default, typed, PARSE_THREADS)
+            yield fn(_record_batch(src.path, first, default, typed, PARSE_THREADS))
             continue
-        yield from ordered_map(lambda b: _record_batch(src.path, b, default, typed, 1),  # noqa: B023 - consumed here
+        yield from ordered_map(lambda b: fn(_record_batch(src.path, b, default, typed, 1)),  # noqa: B023 - consumed here
                                itertools.chain([first, second], blocks))
 
 
