@@ -18,9 +18,11 @@ WITH keyed AS (
     FROM records_raw
 )
 SELECT CASE
-         WHEN (keys IS NULL OR NOT starts_with(raw, '{')
-               OR len(list_filter(keys, lambda k: NOT list_contains($names, k))) > 0)
-              AND json_valid(raw)
-         THEN nullif(json_merge_patch(raw::JSON, $declared::JSON)::VARCHAR, '{}')
+         WHEN keys IS NULL OR NOT starts_with(raw, '{')
+              OR len(list_filter(keys, lambda k: NOT list_contains($names, k))) > 0
+         -- nested, not `... AND json_valid(raw)`: a projection evaluates both sides of an AND
+         -- on every row (json_valid over all 1M records: ~30% of this query)
+         THEN CASE WHEN json_valid(raw)
+                   THEN nullif(json_merge_patch(raw::JSON, $declared::JSON)::VARCHAR, '{}') END
        END AS extras
 FROM keyed
