@@ -348,14 +348,14 @@ def validate_paths(paths: Sequence[str], options: ValidateOptions,
 def validate_frame(records: pl.DataFrame) -> pl.DataFrame:
     """Per-record verdicts for an in-memory records frame (columns source, line, kind, raw)."""
     from engine.io.lines import LineBlock
-    from engine.io.records import _split_block
+    from engine.io.records import split_block
 
     out = []
     for (source,), group in records.group_by("source", maintain_order=True):
         for (kind,), sub in group.group_by("kind", maintain_order=True):
             block = LineBlock.from_lines(str(source), sub.get_column("line").to_numpy(),
                                          [r.encode("utf-8", "surrogatepass") for r in sub.get_column("raw").to_list()])
-            parts, _ = _split_block(str(source), block, str(kind), True)
+            parts, _ = split_block(str(source), block, str(kind), True)
             for part in parts:
                 out.append(check_kind_batch(part).verdicts.with_columns(pl.lit(source).alias("source")))
     if not out:

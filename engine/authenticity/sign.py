@@ -180,12 +180,12 @@ def _sign_general(src: Any, start: int, end: int, base: int, key: Any, key_id: s
     """A range through engine.io's reader, in the main process (quarantine, Python json objects)."""
     from engine.authenticity.layers import batch_frame
     from engine.io.lines import LineBlock
-    from engine.io.records import RecordBatch, _split_block, detect_file_kind
+    from engine.io.records import RecordBatch, detect_file_kind, split_block
 
     with mapped_range(src.path, start, end) as (data, pos):
         found = [(base + i + 1, bytes(text)) for i, text in Lines(data, pos, start == 0)]
     block = LineBlock.from_lines(src.path, [n for n, _ in found], [t for _, t in found])
-    parts, quarantine = _split_block(src.path, block, detect_file_kind(src), typed=False)
+    parts, quarantine = split_block(src.path, block, detect_file_kind(src), typed=False)
     report.skipped.extend((src.path, n, f"unreadable: {r}") for n, _, r in quarantine)
     if not parts:
         return []

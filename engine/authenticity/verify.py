@@ -105,10 +105,10 @@ def _general_frame(src: SourceFile, lines: list[tuple[int, bytes]], default: str
                    receipts: list[dict[str, Any]], quarantine: list[tuple[str, int, str]]) -> pl.DataFrame:
     """The lines a worker handed back, through the reader and verifier every other input takes."""
     from engine.io.lines import LineBlock
-    from engine.io.records import RecordBatch, _split_block
+    from engine.io.records import RecordBatch, split_block
 
     block = LineBlock.from_lines(src.path, [n for n, _ in lines], [t for _, t in lines])
-    parts, q = _split_block(src.path, block, default, typed=False)
+    parts, q = split_block(src.path, block, default, typed=False)
     quarantine.extend((src.path, n, reason) for n, _, reason in q)
     if not parts:
         return pl.DataFrame(schema=ROW_SCHEMA)

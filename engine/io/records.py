@@ -110,8 +110,14 @@ def _row_kinds(frame: pl.DataFrame, default: str) -> pl.Series:
     return versions.replace_strict(mapping, default=default, return_dtype=pl.String).fill_null(default)
 
 
-def _split_block(src: str, block: LineBlock, default: str, typed: bool,
+def split_block(src: str, block: LineBlock, default: str, typed: bool,
                  threads: int = PARSE_THREADS) -> tuple[list[KindBatch], list[tuple[int, str, str]]]:
+    """Parse one block of `src` into its batches per record kind (`default` first) and its quarantine.
+
+    Quarantine rows are (line, excerpt, reason). `typed`: parse with the kind's Arrow schema (else
+    every field as JSON text). Callers that walk blocks themselves (verify, sign, validate's
+    semantic pass) use this; everyone else reads through `iter_record_batches`.
+    """
     parsed = parse_block(block, _schema_for(default, typed), threads)
     frame = _frame(parsed)
     parts: dict[str, KindBatch] = {}
@@ -182,7 +188,7 @@ def map_record_batches(paths: Sequence[str], fn: Callable[[RecordBatch], R], *, 
 def _record_batch(src: str, block: LineBlock, default: str, typed: bool, threads: int) -> RecordBatch:
     if not len(block):
         return RecordBatch(src, [], sorted(block.rejects), block.skipped, block.nbytes)
-    parts, quarantine = _split_block(src, block, default, typed, threads)
+    parts, quarantine = split_block(src, block, default, typed, threads)
     return RecordBatch(src, parts, quarantine, block.skipped, block.nbytes)
 
 

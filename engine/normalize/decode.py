@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 import polars as pl
 
 from engine.normalize.scratch import scratch_cursor
+from engine.paths import load_sql
 
 JSON = "JSON"  # marker: keep this value as JSON text
 Spec: TypeAlias = "pl.DataType | str | dict[str, Spec] | list[Spec]"
@@ -65,7 +66,7 @@ def duckdb_structure(spec: Any) -> Any:
     return "VARCHAR"
 
 
-_DECODE_SQL = "SELECT json_transform(raw, $structure) AS r FROM batch_raw"
+_DECODE_SQL = load_sql("normalize/decode")
 _LONE_SURROGATE = r"\\u[dD][89a-fA-F]"
 
 
