@@ -298,3 +298,36 @@ def test_cryptography_backend_gives_the_same_verdicts(corpus, monkeypatch):
     monkeypatch.setenv("ENGINE_ED25519_BACKEND", "cryptography")  # the workers inherit it
     reference = verify.verify_paths([str(path)], opts)
     assert default.verdicts.equals(reference.verdicts)
+
+
+@pytest.mark.parametrize("shrink", [True, False])
+def test_a_worker_that_dies_is_a_one_line_input_error_naming_the_file(corpus, tmp_path, monkeypatch, shrink):
+    """A worker killed mid-file (SIGBUS when the file shrinks under its map, or an OOM kill) must not
+    surface as an internal BrokenProcessPool; the message says whether the file changed."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from engine.authenticity.pool import WorkerPool
+    from engine.errors import InputError
+
+    d, path = corpus
+    copy_path = tmp_path / "copy.jsonl"
+    copy_path.write_bytes(path.read_bytes())
+    real_ordered = WorkerPool.ordered
+
+    def dying(self, fn, calls, **kw):
+        it = real_ordered(self, fn, calls, **kw)
+        yield next(it)
+        if shrink:
+            with copy_path.open("r+b") as fh:
+                fh.truncate(copy_path.stat().st_size // 2)
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(WorkerPool, "ordered", dying)
+    monkeypatch.setattr(verify, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ranges, "RANGE_BYTES", 8192)
+    with pytest.raises(InputError) as err:
+        verify.verify_paths([str(copy_path)], verify.VerifyOptions(keys_dir=d / "keys", jobs=2))
+    line = err.value.one_line()
+    assert str(copy_path) in line and "\n" not in line
+    assert ("changed while it was verified" in line) is shrink
+    assert ("worker process died" in line) is not shrink
