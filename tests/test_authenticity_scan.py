@@ -329,5 +329,5 @@ def test_a_worker_that_dies_is_a_one_line_input_error_naming_the_file(corpus, tm
         verify.verify_paths([str(copy_path)], verify.VerifyOptions(keys_dir=d / "keys", jobs=2))
     line = err.value.one_line()
     assert str(copy_path) in line and "\n" not in line
-    assert ("changed while it was verified" in line) is shrink
+    assert ("changed while it was read" in line) is shrink
     assert ("worker process died" in line) is not shrink

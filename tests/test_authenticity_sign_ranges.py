@@ -73,3 +73,24 @@ def test_chains_across_ranges_are_intact(inputs, tmp_path, monkeypatch):
     lines = out.read_text().splitlines()
     frame = pl.DataFrame({"source": ["x"] * len(lines), "line": list(range(1, len(lines) + 1)), "raw": lines})
     assert chain_layer(frame)["chain"].value_counts().sort("chain").rows() == [("intact", 200), ("not-present", 40)]
+
+
+def test_a_sign_worker_that_dies_is_a_one_line_input_error_naming_the_file(inputs, tmp_path, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from engine.authenticity.pool import WorkerPool
+    from engine.errors import InputError
+
+    d, priv, clean, _ = inputs
+
+    def dying(self, fn, calls, **kw):
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(WorkerPool, "ordered", dying)
+    monkeypatch.setattr(ranges, "RANGE_BYTES", 6000)
+    monkeypatch.setattr(sign, "PARALLEL_MIN_BYTES", 0)
+    with pytest.raises(InputError) as err:
+        sign_paths([str(clean)], priv, "k", tmp_path / "out.jsonl", chain=False, jobs=2)
+    line = err.value.one_line()
+    assert line.startswith(f"{clean}: a sign worker process died") and "\n" not in line

@@ -10,9 +10,10 @@ bytes before the range (`Lines.newlines` of the ranges before) to get engine.io'
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from engine.io.sources import SourceFile
@@ -114,3 +115,29 @@ class Lines:
                 del text
         finally:
             view.release()
+
+
+T = TypeVar("T")
+
+
+def worker_results(path: str, size: int, results: Iterable[T], what: str) -> Iterator[T]:
+    """`results` of range workers over `path`, with a worker that died (SIGBUS when the file shrinks
+    under its map, an OOM kill) as a one-line InputError naming the file instead of an internal
+    BrokenProcessPool; the message says whether the file changed size since it was planned."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from engine.errors import InputError
+
+    try:
+        yield from results
+    except BrokenProcessPool:
+        try:
+            now: int | None = os.path.getsize(path)
+        except OSError:
+            now = None
+        if now != size:
+            was = f"now {now:,} bytes" if now is not None else "now gone"
+            raise InputError(f"the file changed while it was read (was {size:,} bytes, {was})",
+                             path=path, hint="work on a file nobody is writing; copy it first") from None
+        raise InputError(f"a {what} worker process died while reading this file",
+                         path=path, hint="out of memory? retry with --jobs 1") from None

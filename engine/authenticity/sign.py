@@ -23,7 +23,14 @@ from engine.authenticity.canonical import canonical_bytes, loads, record_body, r
 from engine.authenticity.keys import load_private_key
 from engine.authenticity.layout import sign_canonical
 from engine.authenticity.pool import WorkerPool
-from engine.authenticity.ranges import PARALLEL_MIN_BYTES, Lines, mapped_range, plan_ranges, ranged_source
+from engine.authenticity.ranges import (
+    PARALLEL_MIN_BYTES,
+    Lines,
+    mapped_range,
+    plan_ranges,
+    ranged_source,
+    worker_results,
+)
 
 
 @dataclass
@@ -199,7 +206,8 @@ def _sign_ranged(src: Any, key_path: str, key_id: str, chain: bool, last: dict[A
     cuts = plan_ranges(src.path, src.size)
     speculative = pool.jobs > 1 and src.size >= PARALLEL_MIN_BYTES and len(cuts) > 1
     if speculative:
-        results: Iterable[SignedRange] = pool.ordered(sign_range, [(src.path, a, b, key_path, key_id, chain) for a, b in cuts])
+        results: Iterable[SignedRange] = worker_results(
+            src.path, src.size, pool.ordered(sign_range, [(src.path, a, b, key_path, key_id, chain) for a, b in cuts]), "sign")
     else:  # in order in this process: every range starts from the chain state it needs
         results = (sign_range(src.path, a, b, key_path, key_id, chain, incoming=last) for a, b in cuts)
     base = 0  # LF bytes before the current range

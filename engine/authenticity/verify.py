@@ -7,7 +7,7 @@ worker pool, only the small link columns are kept for the chain step at the end.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from engine.authenticity.canonical import loads
 from engine.authenticity.ed25519 import backend_name
 from engine.authenticity.keys import KeyRing
 from engine.authenticity.layers import StreamingVerifier, batch_frame, summarize
-from engine.authenticity.ranges import PARALLEL_MIN_BYTES, plan_ranges
+from engine.authenticity.ranges import PARALLEL_MIN_BYTES, plan_ranges, worker_results
 from engine.authenticity.receipt import is_receipt, verify_receipt
 from engine.authenticity.scan import RangeResult, scan_range, warm_up
 
@@ -129,7 +129,7 @@ def _verify_ranged(src: SourceFile, sv: StreamingVerifier, receipts: list[dict[s
     backend = backend_name()
     calls = [(src.path, a, b, sv.keys, sv.legacy, backend) for a, b in cuts]
     if sv.pool.jobs > 1 and src.size >= PARALLEL_MIN_BYTES and len(cuts) > 1:
-        results: Iterable[RangeResult] = _worker_results(src, sv.pool.ordered(scan_range, calls))
+        results: Iterable[RangeResult] = worker_results(src.path, src.size, sv.pool.ordered(scan_range, calls), "verify")
     else:
         results = (scan_range(*args) for args in calls)
     frames: list[pl.DataFrame] = []
@@ -144,28 +144,6 @@ def _verify_ranged(src: SourceFile, sv: StreamingVerifier, receipts: list[dict[s
         frames.append(frame)
         base += res.newlines
     return pl.concat(frames) if frames else pl.DataFrame(schema=ROW_SCHEMA)
-
-
-def _worker_results(src: SourceFile, results: Iterable[RangeResult]) -> Iterator[RangeResult]:
-    """`results`, with a worker that died (SIGBUS on a file shrunk under its map, OOM kill) as a
-    one-line InputError naming the file instead of an internal BrokenProcessPool."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    from engine.errors import InputError
-
-    try:
-        yield from results
-    except BrokenProcessPool:
-        try:
-            now: int | None = os.path.getsize(src.path)
-        except OSError:
-            now = None
-        if now != src.size:
-            was = f"now {now:,} bytes" if now is not None else "now gone"
-            raise InputError(f"the file changed while it was verified (was {src.size:,} bytes, {was})",
-                             path=src.path, hint="verify a file nobody is writing; copy it first") from None
-        raise InputError("a verify worker process died while reading this file",
-                         path=src.path, hint="out of memory? retry with --jobs 1") from None
 
 
 def verify_paths(paths: Sequence[str], options: VerifyOptions) -> VerifyResult:
