@@ -146,3 +146,20 @@ def test_private_key_never_leaks(tmp_path, capsys, monkeypatch):
         for form in forms:
             assert form not in blob
     assert b"Traceback" not in b"".join(outputs)
+
+
+def test_a_public_key_file_or_a_mismatched_pair_is_refused_as_signing_key(tmp_path):
+    # a raw public key is 32 bytes of hex, just like a raw seed: without the check it signs with another key
+    generate_keypair("me", tmp_path / "keys")
+    generate_keypair("other", tmp_path / "other")
+    pub_text = (tmp_path / "keys" / "me.pub").read_text()
+    with pytest.raises(VerificationError, match="this is a public key file"):
+        load_private_key(tmp_path / "keys" / "me.pub")
+    (tmp_path / "keys" / "me.pub").write_text((tmp_path / "other" / "other.pub").read_text())
+    with pytest.raises(VerificationError, match=r"does not match its public key file me\.pub") as err:
+        load_private_key(tmp_path / "keys" / "me.key")
+    assert pub_text.strip() not in err.value.one_line()
+    (tmp_path / "keys" / "me.pub").write_text(pub_text)
+    assert load_private_key(tmp_path / "keys" / "me.key") is not None  # the matching pair loads
+    (tmp_path / "keys" / "me.pub").unlink()
+    assert load_private_key(tmp_path / "keys" / "me.key") is not None  # no sibling: nothing to compare

@@ -158,6 +158,9 @@ def load_private_key(path: str | Path):  # -> Ed25519PrivateKey
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     p = Path(path)
+    if p.suffix == ".pub":  # a raw public key looks exactly like a raw seed: it would sign, with another key
+        raise VerificationError("this is a public key file; pass the private key (`<keyid>.key` from engine keygen)",
+                                path=str(p))
     try:
         data = p.read_bytes()
     except OSError:
@@ -174,7 +177,25 @@ def load_private_key(path: str | Path):  # -> Ed25519PrivateKey
         ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise VerificationError("private key is not Ed25519", path=str(p))
+    _check_sibling_public_key(p, public_bytes(key))
     return key
+
+
+def _check_sibling_public_key(path: Path, pub: bytes) -> None:
+    """A `<stem>.pub` beside the private key (engine keygen writes both) must be its public key: a
+    mismatched pair signs records that `engine verify --keys` of that folder calls invalid."""
+    sibling = path.with_suffix(".pub")
+    try:
+        text = sibling.read_text(encoding="ascii")
+    except (OSError, UnicodeError):
+        return  # no readable sibling: nothing to compare
+    try:
+        expected = decode_key_text(text)
+    except ValueError:
+        return  # KeyRing.from_dir reports an unusable .pub file by name when it is used
+    if expected != pub:
+        raise VerificationError(f"private key does not match its public key file {sibling.name} "
+                                "(were the two files written by different keygen runs?)", path=str(path))
 
 
 def public_bytes(private_key) -> bytes:  # type: ignore[no-untyped-def]
